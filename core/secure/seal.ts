@@ -1,0 +1,164 @@
+/**
+ * Sealing of gossip packets (UDP datagrams and TCP stream frames alike) with NaCl secretbox.
+ *
+ * Wire layout of a sealed packet:
+ *
+ *   version (1 byte) | key id (4 bytes) | nonce (24 random bytes) | secretbox(plaintext)
+ *
+ * and of the plaintext inside the box:
+ *
+ *   cluster id length (1) | cluster id (UTF-8) | sender length (1) | sender (UTF-8)
+ *   | epoch (8, big-endian) | counter (4, big-endian) | payload
+ *
+ * The cluster id inside the box keeps two clusters that happen to share a key apart; the sender,
+ * epoch and counter feed the replay windows (`seal-replay.ts`). The key id travels in clear so a
+ * receiver tries exactly one of its keys. Nonces are random (24 bytes make collisions negligible)
+ * and come from an injected source so the simulator stays deterministic.
+ *
+ * `open` never throws on input: every packet yields either the payload or a drop reason.
+ */
+import nacl from "tweetnacl";
+import { ShoalError } from "../common/errors.ts";
+import { KEY_ID_BYTES, type Keyring } from "./keyring.ts";
+import { ReplayWindows } from "./seal-replay.ts";
+
+/** The format version in the first byte of every sealed packet. */
+export const SEAL_VERSION = 1;
+const NONCE_BYTES = nacl.secretbox.nonceLength;
+const HEADER_BYTES = 1 + KEY_ID_BYTES;
+/** Bytes a sealed packet adds around its payload, plus the two id strings. */
+export const SEAL_OVERHEAD = HEADER_BYTES + NONCE_BYTES + nacl.secretbox.overheadLength + 1 + 1 + 8 + 4;
+const MAX_ID_BYTES = 255;
+const MAX_COUNTER = 0xffff_ffff;
+
+/** Why a packet was dropped. */
+export type DropReason = "unsealed" | "tampered" | "replayed" | "unknownKey" | "malformed" | "wrongCluster";
+
+/** Every drop reason, for pre-registering metric series. */
+export const DROP_REASONS: readonly DropReason[] = ["unsealed", "tampered", "replayed", "unknownKey", "malformed", "wrongCluster"];
+
+/** The outcome of `PacketSeal.open`. */
+export type OpenResult =
+  | { ok: true; payload: Uint8Array; sender: string; keyId: string }
+  | { ok: false; reason: DropReason };
+
+/** Options of `PacketSeal`. */
+export interface PacketSealOptions {
+  /** The keys: the primary seals, any installed key opens. Shared, so rotations apply at once. */
+  keyring: Keyring;
+  /** The cluster this node belongs to; packets of other clusters are dropped. At most 255 bytes. */
+  clusterId: string;
+  /** This node's id, carried in every packet for the receivers' replay windows. At most 255 bytes. */
+  senderId: string;
+  /**
+   * This run's epoch: a number that grows across restarts of this node (its start time in ms).
+   * Receivers drop packets from an older epoch, so a restart must not move it backwards.
+   */
+  epoch: number;
+  /** Source of nonces: `nacl.randomBytes` in production, a seeded source in the simulator. */
+  randomBytes: (length: number) => Uint8Array;
+  /** Replay window width per sender, in packets (multiple of 32). Default 1024. */
+  replayWindow?: number;
+  /** Senders whose replay window is remembered (least recently heard forgotten first). Default 65536. */
+  maxTrackedSenders?: number;
+}
+
+const utf8 = new TextEncoder();
+const utf8Decoder = new TextDecoder("utf-8", { fatal: true });
+
+/** Seals outgoing and opens incoming gossip packets for one node. */
+export class PacketSeal {
+  private readonly clusterIdBytes: Uint8Array;
+  private readonly senderBytes: Uint8Array;
+  private readonly replay: ReplayWindows;
+  private epoch: number;
+  private counter = 0;
+
+  constructor(private readonly options: PacketSealOptions) {
+    this.clusterIdBytes = boundedId(options.clusterId, "cluster id");
+    this.senderBytes = boundedId(options.senderId, "sender id");
+    if (!Number.isSafeInteger(options.epoch) || options.epoch < 0) throw new RangeError(`seal epoch must be a non-negative safe integer, got ${options.epoch}`);
+    this.epoch = options.epoch;
+    this.replay = new ReplayWindows({ size: options.replayWindow ?? 1024, maxSenders: options.maxTrackedSenders ?? 65_536 });
+  }
+
+  /** Seals `payload` under the primary key. Throws only when the keyring is empty. */
+  seal(payload: Uint8Array): Uint8Array {
+    const primary = this.options.keyring.primary();
+    if (!primary) throw new ShoalError("keyring_empty", "cannot seal gossip: the keyring has no key");
+    const plaintext = new Uint8Array(2 + this.clusterIdBytes.length + this.senderBytes.length + 12 + payload.length);
+    const view = new DataView(plaintext.buffer);
+    let at = 0;
+    plaintext[at++] = this.clusterIdBytes.length;
+    plaintext.set(this.clusterIdBytes, at);
+    at += this.clusterIdBytes.length;
+    plaintext[at++] = this.senderBytes.length;
+    plaintext.set(this.senderBytes, at);
+    at += this.senderBytes.length;
+    const counter = this.nextCounter();
+    view.setUint32(at, Math.floor(this.epoch / 0x1_0000_0000));
+    view.setUint32(at + 4, this.epoch >>> 0);
+    view.setUint32(at + 8, counter);
+    at += 12;
+    plaintext.set(payload, at);
+
+    const nonce = this.options.randomBytes(NONCE_BYTES);
+    if (nonce.length !== NONCE_BYTES) throw new ShoalError("nonce_invalid", `randomBytes returned ${nonce.length} bytes, wanted ${NONCE_BYTES}`);
+    const box = nacl.secretbox(plaintext, nonce, primary.key);
+    const packet = new Uint8Array(HEADER_BYTES + NONCE_BYTES + box.length);
+    packet[0] = SEAL_VERSION;
+    packet.set(primary.idBytes, 1);
+    packet.set(nonce, HEADER_BYTES);
+    packet.set(box, HEADER_BYTES + NONCE_BYTES);
+    return packet;
+  }
+
+  /** Opens a received packet: its payload and sender, or why it must be dropped. Never throws. */
+  open(packet: Uint8Array): OpenResult {
+    if (packet.length < 1 || packet[0] !== SEAL_VERSION) return { ok: false, reason: "unsealed" };
+    if (packet.length < HEADER_BYTES + NONCE_BYTES + nacl.secretbox.overheadLength) return { ok: false, reason: "malformed" };
+    const key = this.options.keyring.lookup(packet.subarray(1, HEADER_BYTES));
+    if (!key) return { ok: false, reason: "unknownKey" };
+    const nonce = packet.subarray(HEADER_BYTES, HEADER_BYTES + NONCE_BYTES);
+    const plaintext = nacl.secretbox.open(packet.subarray(HEADER_BYTES + NONCE_BYTES), nonce, key.key);
+    if (!plaintext) return { ok: false, reason: "tampered" };
+    return this.checkPlaintext(plaintext, key.id);
+  }
+
+  private checkPlaintext(plaintext: Uint8Array, keyId: string): OpenResult {
+    const clusterLength = plaintext[0];
+    if (clusterLength === undefined || plaintext.length < 1 + clusterLength + 1) return { ok: false, reason: "malformed" };
+    if (!nacl.verify(plaintext.subarray(1, 1 + clusterLength), this.clusterIdBytes)) return { ok: false, reason: "wrongCluster" };
+    let at = 1 + clusterLength;
+    const senderLength = plaintext[at++] as number;
+    if (senderLength === 0 || plaintext.length < at + senderLength + 12) return { ok: false, reason: "malformed" };
+    let sender: string;
+    try {
+      sender = utf8Decoder.decode(plaintext.subarray(at, at + senderLength));
+    } catch {
+      return { ok: false, reason: "malformed" };
+    }
+    at += senderLength;
+    const view = new DataView(plaintext.buffer, plaintext.byteOffset, plaintext.byteLength);
+    const epoch = view.getUint32(at) * 0x1_0000_0000 + view.getUint32(at + 4);
+    const counter = view.getUint32(at + 8);
+    if (!Number.isSafeInteger(epoch)) return { ok: false, reason: "malformed" };
+    if (this.replay.check(sender, epoch, counter) !== "fresh") return { ok: false, reason: "replayed" };
+    return { ok: true, payload: plaintext.subarray(at + 12), sender, keyId };
+  }
+
+  /** Counters run within an epoch; on overflow the epoch moves on so receivers see a fresh run. */
+  private nextCounter(): number {
+    if (this.counter > MAX_COUNTER) {
+      this.epoch += 1;
+      this.counter = 0;
+    }
+    return this.counter++;
+  }
+}
+
+function boundedId(id: string, what: string): Uint8Array {
+  const bytes = utf8.encode(id);
+  if (bytes.length === 0 || bytes.length > MAX_ID_BYTES) throw new ShoalError("config_invalid", `${what} must be 1 to ${MAX_ID_BYTES} bytes`, { length: bytes.length });
+  return bytes;
+}
