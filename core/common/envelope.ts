@@ -5,8 +5,14 @@
  * (`"raft.msg"`, `"gossip.packet"`, …) so a reader never mistakes one thing for another;
  * `version` lets a reader reject a body it does not understand instead of misreading it.
  */
-import { Decoder, Encoder } from "cbor-x";
+// The "encode"/"decode" entry points skip cbor-x's optional native string extractor: it
+// aborted the whole process on hostile input here, and the compiled binary cannot load it anyway.
+import { Encoder } from "cbor-x/encode";
+import { Decoder, setSizeLimits } from "cbor-x/decode";
 import { DecodeError } from "./errors.ts";
+
+// A few bytes must not make the decoder allocate gigabytes: nothing Shoal exchanges comes near these.
+setSizeLimits({ maxArraySize: 1_000_000, maxMapSize: 100_000, maxObjectSize: 100_000 });
 
 // Plain maps and arrays, no shared-structure records, so the bytes are standard CBOR.
 const encoder = new Encoder({ useRecords: false, mapsAsObjects: true, tagUint8Array: false });
