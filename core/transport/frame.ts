@@ -17,9 +17,14 @@ export function encodeFrame(payload: Uint8Array): Uint8Array {
   return frame;
 }
 
-/** Reassembles frames from stream chunks. */
+/**
+ * Reassembles frames from stream chunks. Chunks are copied on arrival (a runtime may reuse its
+ * read buffer) and joined only once a frame is complete, so a large frame arriving in many small
+ * chunks costs linear time.
+ */
 export class FrameDecoder {
-  private buffered: Uint8Array = new Uint8Array(0);
+  private chunks: Uint8Array[] = [];
+  private bufferedBytes = 0;
 
   /** @param maxFrameBytes the largest payload accepted; a bigger declared length throws `DecodeError`. */
   constructor(private readonly maxFrameBytes: number) {}
@@ -29,29 +34,50 @@ export class FrameDecoder {
    * frame declares a length over the limit; the stream is then unusable and should be closed.
    */
   push(chunk: Uint8Array): Uint8Array[] {
-    this.buffered = this.buffered.length === 0 ? chunk : concat(this.buffered, chunk);
-    const frames: Uint8Array[] = [];
-    for (;;) {
-      if (this.buffered.length < FRAME_HEADER_BYTES) break;
-      const length = new DataView(this.buffered.buffer, this.buffered.byteOffset, FRAME_HEADER_BYTES).getUint32(0);
-      if (length > this.maxFrameBytes) throw new DecodeError(`frame of ${length} bytes exceeds the ${this.maxFrameBytes}-byte limit`, { length, limit: this.maxFrameBytes });
-      if (this.buffered.length < FRAME_HEADER_BYTES + length) break;
-      frames.push(this.buffered.slice(FRAME_HEADER_BYTES, FRAME_HEADER_BYTES + length));
-      this.buffered = this.buffered.subarray(FRAME_HEADER_BYTES + length);
+    if (chunk.length > 0) {
+      this.chunks.push(chunk.slice());
+      this.bufferedBytes += chunk.length;
     }
-    if (this.buffered.length === 0) this.buffered = new Uint8Array(0);
+    const frames: Uint8Array[] = [];
+    while (this.bufferedBytes >= FRAME_HEADER_BYTES) {
+      const length = new DataView(this.peek(FRAME_HEADER_BYTES).buffer).getUint32(0);
+      if (length > this.maxFrameBytes) throw new DecodeError(`frame of ${length} bytes exceeds the ${this.maxFrameBytes}-byte limit`, { length, limit: this.maxFrameBytes });
+      if (this.bufferedBytes < FRAME_HEADER_BYTES + length) break;
+      frames.push(this.take(FRAME_HEADER_BYTES + length).subarray(FRAME_HEADER_BYTES));
+    }
     return frames;
   }
 
   /** Bytes received but not yet part of a whole frame. */
   get pendingBytes(): number {
-    return this.buffered.length;
+    return this.bufferedBytes;
+  }
+
+  /** The first `count` buffered bytes, joined into the first chunk. */
+  private peek(count: number): Uint8Array {
+    const first = this.chunks[0] as Uint8Array;
+    if (first.length >= count) return first.slice(0, count);
+    const joined = concat(this.chunks);
+    this.chunks = [joined];
+    return joined.slice(0, count);
+  }
+
+  /** Removes and returns the first `count` buffered bytes. */
+  private take(count: number): Uint8Array {
+    const joined = concat(this.chunks);
+    this.chunks = joined.length > count ? [joined.subarray(count)] : [];
+    this.bufferedBytes -= count;
+    return joined.subarray(0, count);
   }
 }
 
-function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
-  const joined = new Uint8Array(a.length + b.length);
-  joined.set(a);
-  joined.set(b, a.length);
+function concat(chunks: readonly Uint8Array[]): Uint8Array {
+  if (chunks.length === 1) return chunks[0] as Uint8Array;
+  const joined = new Uint8Array(chunks.reduce((total, chunk) => total + chunk.length, 0));
+  let at = 0;
+  for (const chunk of chunks) {
+    joined.set(chunk, at);
+    at += chunk.length;
+  }
   return joined;
 }
