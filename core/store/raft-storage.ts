@@ -1,0 +1,205 @@
+/**
+ * The durable raft log: hard state, entries and the latest snapshot in one SQLite file (see
+ * `schema.ts` for the layout and why SQLite). It implements the core's `Storage` for reads and
+ * adds the writes a `Ready` asks for.
+ *
+ * Reads are served from memory: the entries since the last compaction are loaded and verified
+ * at open and mirrored on every write, which the snapshot threshold keeps bounded (this is
+ * etcd's MemoryStorage-over-WAL split, in one object). Every write is a transaction that is on
+ * disk when the method returns, so nothing is acknowledged before it is durable.
+ */
+import type { Database } from "bun:sqlite";
+import { join } from "node:path";
+import { CompactedError, SnapshotOutOfDateError, UnavailableError } from "../raft/errors.ts";
+import { limitSize } from "../raft/size.ts";
+import { cloneConf, emptyConfState, type InitialState, type Storage } from "../raft/storage.ts";
+import type { ConfState, Entry, HardState, Snapshot } from "../raft/types.ts";
+import { entryRow, loadState, openDatabase, RAFT_DB_FILE, writeRecord, type LogStart } from "./schema.ts";
+
+/** What one `Ready` asks to persist, written in one transaction. */
+export interface PersistBatch {
+  hardState?: HardState;
+  entries?: readonly Entry[];
+  snapshot?: Snapshot;
+}
+
+/** The raft log, hard state and snapshot of one node, durable in `<dataDir>/raft.db`. */
+export class DurableStorage implements Storage {
+  private hardState: HardState;
+  private start: LogStart;
+  private latest: Snapshot;
+  /** Entries `start.index + 1 ..= lastIndex()`. */
+  private log: Entry[];
+
+  private constructor(
+    private readonly db: Database,
+    /** The SQLite file, named in every error. */
+    readonly path: string,
+  ) {
+    const state = loadState(db, path);
+    this.hardState = state.hardState;
+    this.start = state.logStart;
+    this.latest = state.snapshot ?? { meta: { index: 0, term: 0, conf: emptyConfState() }, data: new Uint8Array() };
+    this.log = state.entries;
+  }
+
+  /**
+   * Opens the store in `dataDir`, creating it when missing, and verifies every record.
+   * Throws `StoreCorruptError` (naming the file and the first bad index) on damage.
+   */
+  static open(dataDir: string): DurableStorage {
+    const path = join(dataDir, RAFT_DB_FILE);
+    const db = openDatabase(path);
+    try {
+      return new DurableStorage(db, path);
+    } catch (error) {
+      db.close();
+      throw error;
+    }
+  }
+
+  /** True when nothing was ever persisted: the node has not joined a cluster yet. */
+  isEmpty(): boolean {
+    return this.lastIndex() === 0 && this.hardState.term === 0 && this.latest.meta.conf.voters.length === 0;
+  }
+
+  /** Records the initial membership of a brand-new cluster (as `MemoryStorage.bootstrap`). */
+  bootstrap(conf: ConfState): void {
+    if (!this.isEmpty()) throw new Error(`raft store ${this.path} is already initialised`);
+    const snapshot: Snapshot = { meta: { index: 0, term: 0, conf: cloneConf(conf) }, data: new Uint8Array() };
+    this.db.transaction(() => writeRecord(this.db, "snapshot", snapshot))();
+    this.latest = snapshot;
+  }
+
+  initialState(): InitialState {
+    return { hardState: { ...this.hardState }, confState: cloneConf(this.latest.meta.conf) };
+  }
+
+  entries(lo: number, hi: number, maxBytes: number): Entry[] {
+    if (lo <= this.start.index) throw new CompactedError(lo, this.firstIndex());
+    if (hi > this.lastIndex() + 1) throw new UnavailableError(hi - 1, this.lastIndex());
+    return limitSize(this.log.slice(lo - this.start.index - 1, hi - this.start.index - 1), maxBytes);
+  }
+
+  term(index: number): number {
+    if (index === this.start.index) return this.start.term;
+    if (index < this.start.index) throw new CompactedError(index, this.firstIndex());
+    const entry = this.log[index - this.start.index - 1];
+    if (entry === undefined) throw new UnavailableError(index, this.lastIndex());
+    return entry.term;
+  }
+
+  firstIndex(): number {
+    return this.start.index + 1;
+  }
+
+  lastIndex(): number {
+    return this.start.index + this.log.length;
+  }
+
+  snapshot(): Snapshot {
+    return this.latest;
+  }
+
+  /** The persisted hard state. */
+  currentHardState(): HardState {
+    return { ...this.hardState };
+  }
+
+  /**
+   * Persists what a `Ready` hands out — snapshot first, then entries, then hard state — in one
+   * fsynced transaction, so a crash leaves either all of it or none.
+   */
+  persist(batch: PersistBatch): void {
+    const snapshot = batch.snapshot && this.isNewer(batch.snapshot) ? batch.snapshot : undefined;
+    const start = snapshot ? { index: snapshot.meta.index, term: snapshot.meta.term } : this.start;
+    const appended = appendTo(start, snapshot ? [] : this.log, batch.entries ?? []);
+    this.db.transaction(() => {
+      if (snapshot) {
+        writeRecord(this.db, "snapshot", snapshot);
+        writeRecord(this.db, "logStart", start);
+        this.db.query("DELETE FROM entries").run();
+      }
+      if (appended.from !== undefined) {
+        this.db.query("DELETE FROM entries WHERE idx >= ?").run(appended.from);
+        const insert = this.db.query("INSERT INTO entries (idx, term, type, data, crc) VALUES (?, ?, ?, ?, ?)");
+        for (const entry of appended.log.slice(appended.from - start.index - 1)) insert.run(...entryRow(entry));
+      }
+      if (batch.hardState) writeRecord(this.db, "hardState", batch.hardState);
+    })();
+    if (snapshot) this.latest = snapshot;
+    if (batch.hardState) this.hardState = { ...batch.hardState };
+    this.start = start;
+    this.log = appended.log;
+  }
+
+  /** Appends entries, replacing any conflicting suffix. Durable on return. */
+  append(entries: readonly Entry[]): void {
+    this.persist({ entries });
+  }
+
+  /** Persists the hard state. Durable on return. */
+  setHardState(hardState: HardState): void {
+    this.persist({ hardState });
+  }
+
+  /** Replaces the whole log with a snapshot received from the leader. Durable on return. */
+  applySnapshot(snapshot: Snapshot): void {
+    if (snapshot.meta.index === this.latest.meta.index) throw new SnapshotOutOfDateError(snapshot.meta.index, this.latest.meta.index);
+    this.persist({ snapshot });
+  }
+
+  /**
+   * Records a snapshot the local state machine made as of `index` (applied, so in the log) and
+   * keeps the log; `compact()` trims it separately so slow followers can still catch up from it.
+   */
+  createSnapshot(index: number, conf: ConfState, data: Uint8Array): Snapshot {
+    if (index <= this.latest.meta.index) throw new SnapshotOutOfDateError(index, this.latest.meta.index);
+    if (index > this.lastIndex()) throw new UnavailableError(index, this.lastIndex());
+    const snapshot: Snapshot = { meta: { index, term: this.term(index), conf: cloneConf(conf) }, data };
+    this.db.transaction(() => writeRecord(this.db, "snapshot", snapshot))();
+    this.latest = snapshot;
+    return snapshot;
+  }
+
+  /**
+   * Discards entries up to and including `index`, which must be covered by the latest snapshot
+   * (a compacted entry can only be recovered from one). Durable on return.
+   */
+  compact(index: number): void {
+    if (index <= this.start.index) return;
+    if (index > this.latest.meta.index) throw new UnavailableError(index, this.latest.meta.index);
+    const start = { index, term: this.term(index) };
+    this.db.transaction(() => {
+      writeRecord(this.db, "logStart", start);
+      this.db.query("DELETE FROM entries WHERE idx <= ?").run(index);
+    })();
+    this.log = this.log.slice(index - this.start.index);
+    this.start = start;
+  }
+
+  /** True when `snapshot` is ahead of the one held; an older one is refused, an equal one ignored. */
+  private isNewer(snapshot: Snapshot): boolean {
+    if (snapshot.meta.index < this.latest.meta.index) throw new SnapshotOutOfDateError(snapshot.meta.index, this.latest.meta.index);
+    return snapshot.meta.index > this.latest.meta.index;
+  }
+
+  /** Closes the file; the object must not be used afterwards. */
+  close(): void {
+    this.db.close();
+  }
+}
+
+/**
+ * The log after appending `entries` (dropping those already compacted and replacing any
+ * conflicting suffix), and the first index that changed, if any.
+ */
+function appendTo(start: LogStart, log: Entry[], entries: readonly Entry[]): { log: Entry[]; from: number | undefined } {
+  const kept = entries.filter((entry) => entry.index > start.index);
+  const head = kept[0];
+  if (head === undefined) return { log, from: undefined };
+  const lastIndex = start.index + log.length;
+  if (head.index > lastIndex + 1) throw new UnavailableError(head.index, lastIndex);
+  const prefix = head.index === lastIndex + 1 ? log : log.slice(0, head.index - start.index - 1);
+  return { log: prefix.concat(kept), from: head.index };
+}
