@@ -1,0 +1,38 @@
+/**
+ * The simulations `npm run sim -- <name>` can run.
+ *
+ * A simulation is a module exporting `simulate(seed, options)`: one complete, deterministic run
+ * built on tests/kit that throws when an invariant breaks (and may return a small summary
+ * object, printed for a single-seed run). Its unit test runs it for a CI-sized number of seeds
+ * with `runSeeds({ name, … })`, using the same name as here, so a failure prints a replay
+ * command that works.
+ *
+ * To add one: write `tests/sim/<name>/simulate.ts` exporting `simulate`, then add one entry
+ * below. Modules load lazily, so a simulation that does not compile yet breaks only itself.
+ */
+
+/** Options every simulation accepts; each documents its own defaults. */
+export interface SimulateOptions {
+  /** Cluster size. */
+  nodes?: number;
+}
+
+/** What a simulation module exports. */
+export interface Simulation {
+  simulate(seed: number, options: SimulateOptions): unknown;
+}
+
+/** A registered simulation. */
+export interface SimulationEntry {
+  /** One line for the listing. */
+  description: string;
+  load: () => Promise<Simulation>;
+}
+
+/** Registered simulations by name. */
+export const simulations: Record<string, SimulationEntry> = {
+  kit: {
+    description: "self-test of the simulator: reliable broadcast over a faulty virtual network",
+    load: () => import("./kit/simulate.ts"),
+  },
+};
