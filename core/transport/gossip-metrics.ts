@@ -1,0 +1,66 @@
+/**
+ * The gossip shell's Prometheus series: packets and bytes in each direction, drops by reason,
+ * stream outcomes and the member count by state. Registered once per shell on the agent's
+ * registry; every drop reason is pre-registered so a zero is visible before the first drop.
+ */
+import type { Counter, Gauge, MetricsRegistry } from "../api/metrics.ts";
+import { DROP_REASONS, type DropReason } from "../secure/seal.ts";
+import type { MemberState } from "../gossip/types.ts";
+
+/** Why a received packet or stream was dropped: a seal verdict, or a core that refused the payload. */
+export type GossipDropReason = DropReason | "undecodable";
+
+/** Every gossip drop reason, for pre-registering series. */
+export const GOSSIP_DROP_REASONS: readonly GossipDropReason[] = [...DROP_REASONS, "undecodable"];
+
+const MEMBER_STATES: readonly MemberState[] = ["alive", "suspect", "dead", "left"];
+
+/** The counters and gauges one gossip shell updates. */
+export class GossipMetrics {
+  private readonly packetsSent: Counter;
+  private readonly packetsReceived: Counter;
+  private readonly bytesSent: Counter;
+  private readonly bytesReceived: Counter;
+  private readonly dropped: Counter;
+  private readonly streams: Counter;
+  private readonly members: Gauge;
+
+  constructor(registry: MetricsRegistry) {
+    this.packetsSent = registry.counter("shoal_gossip_packets_sent_total", "Gossip packets sent, by transport.", ["transport"]);
+    this.packetsReceived = registry.counter("shoal_gossip_packets_received_total", "Gossip packets received (before opening), by transport.", ["transport"]);
+    this.bytesSent = registry.counter("shoal_gossip_bytes_sent_total", "Gossip bytes sent (sealed, without IP/UDP/TCP headers), by transport.", ["transport"]);
+    this.bytesReceived = registry.counter("shoal_gossip_bytes_received_total", "Gossip bytes received (sealed), by transport.", ["transport"]);
+    this.dropped = registry.counter("shoal_gossip_packets_dropped_total", "Received gossip packets and stream frames dropped, by reason.", ["reason"]);
+    this.streams = registry.counter("shoal_gossip_streams_total", "Gossip streams (push-pull, fallback probe, reliable user message), by direction and result.", ["direction", "result"]);
+    this.members = registry.gauge("shoal_gossip_members", "Members known to this node, by state.", ["state"]);
+    for (const reason of GOSSIP_DROP_REASONS) this.dropped.inc({ reason }, 0);
+    for (const state of MEMBER_STATES) this.members.set(0, { state });
+  }
+
+  /** Counts one packet or frame of `bytes` sent over `transport`. */
+  sent(transport: "udp" | "tcp", bytes: number): void {
+    this.packetsSent.inc({ transport });
+    this.bytesSent.inc({ transport }, bytes);
+  }
+
+  /** Counts one packet or frame of `bytes` received over `transport`. */
+  received(transport: "udp" | "tcp", bytes: number): void {
+    this.packetsReceived.inc({ transport });
+    this.bytesReceived.inc({ transport }, bytes);
+  }
+
+  /** Counts one dropped packet or frame. */
+  drop(reason: GossipDropReason): void {
+    this.dropped.inc({ reason });
+  }
+
+  /** Counts a finished stream. */
+  stream(direction: "inbound" | "outbound", result: "ok" | "failed"): void {
+    this.streams.inc({ direction, result });
+  }
+
+  /** Publishes the member count per state. */
+  memberCounts(counts: Record<MemberState, number>): void {
+    for (const state of MEMBER_STATES) this.members.set(counts[state], { state });
+  }
+}

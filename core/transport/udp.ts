@@ -1,0 +1,72 @@
+/**
+ * A UDP endpoint over Bun's datagram socket, and "host:port" address handling shared by the
+ * gossip shell. The only runtime-specific UDP code in Shoal lives here.
+ */
+import { ShoalError } from "../common/errors.ts";
+
+/** A host and port, as a socket needs them. */
+export interface HostPort {
+  host: string;
+  port: number;
+}
+
+/** Called for every datagram received; must not throw (the endpoint catches and reports it). */
+export type DatagramHandler = (bytes: Uint8Array, from: HostPort) => void;
+
+/** A bound UDP socket. */
+export interface UdpEndpoint {
+  /** The bound address (the port is the real one when 0 was asked for). */
+  readonly local: HostPort;
+  /** Sends one datagram; false when the kernel refused it (buffer full, unreachable). */
+  send(bytes: Uint8Array, to: HostPort): boolean;
+  /** Closes the socket; no handler runs afterwards. */
+  close(): void;
+}
+
+/** Splits "host:port" or "[v6]:port" into its parts; throws `ShoalError("address_invalid")`. */
+export function splitHostPort(address: string): HostPort {
+  const match = /^(?:\[([^\]]+)\]|([^:]+)):(\d{1,5})$/.exec(address);
+  const port = match ? Number(match[3]) : NaN;
+  const host = match?.[1] ?? match?.[2];
+  if (!host || !Number.isInteger(port) || port < 0 || port > 65_535) {
+    throw new ShoalError("address_invalid", `expected host:port, got ${JSON.stringify(address.slice(0, 80))}`, { address: address.slice(0, 80) });
+  }
+  return { host, port };
+}
+
+/** Joins a host and port into the "host:port" form (brackets for IPv6). */
+export function joinHostPort({ host, port }: HostPort): string {
+  return host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`;
+}
+
+/**
+ * Binds a UDP socket on `local` and calls `onDatagram` for each datagram. A handler that throws
+ * is reported to `onHandlerError` and the socket keeps serving: a bad packet never stops it.
+ */
+export async function bindUdp(local: HostPort, onDatagram: DatagramHandler, onHandlerError: (error: unknown) => void): Promise<UdpEndpoint> {
+  const socket = await Bun.udpSocket({
+    hostname: local.host,
+    port: local.port,
+    binaryType: "uint8array",
+    socket: {
+      data(_socket, bytes, port, host) {
+        try {
+          onDatagram(bytes, { host, port });
+        } catch (error) {
+          onHandlerError(error);
+        }
+      },
+    },
+  });
+  return {
+    local: { host: local.host, port: socket.port },
+    send: (bytes, to) => {
+      try {
+        return socket.send(bytes, to.port, to.host);
+      } catch {
+        return false;
+      }
+    },
+    close: () => socket.close(),
+  };
+}
