@@ -35,12 +35,14 @@ export class FrameDecoder {
    */
   push(chunk: Uint8Array): Uint8Array[] {
     if (chunk.length > 0) {
-      this.chunks.push(chunk.slice());
+      // A plain copy: `Buffer#slice` returns a view, and the runtime reuses its read buffer.
+      this.chunks.push(new Uint8Array(chunk));
       this.bufferedBytes += chunk.length;
     }
     const frames: Uint8Array[] = [];
     while (this.bufferedBytes >= FRAME_HEADER_BYTES) {
-      const length = new DataView(this.peek(FRAME_HEADER_BYTES).buffer).getUint32(0);
+      const header = this.peek(FRAME_HEADER_BYTES);
+      const length = new DataView(header.buffer, header.byteOffset, FRAME_HEADER_BYTES).getUint32(0);
       if (length > this.maxFrameBytes) throw new DecodeError(`frame of ${length} bytes exceeds the ${this.maxFrameBytes}-byte limit`, { length, limit: this.maxFrameBytes });
       if (this.bufferedBytes < FRAME_HEADER_BYTES + length) break;
       frames.push(this.take(FRAME_HEADER_BYTES + length).subarray(FRAME_HEADER_BYTES));

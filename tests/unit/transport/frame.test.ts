@@ -39,3 +39,12 @@ describe("frames", () => {
     expect(() => decoder.push(bytes(0xff, 0xff, 0xff, 0xff))).toThrow(DecodeError);
   });
 });
+
+test("a Buffer chunk is copied on arrival, so the runtime may reuse it", () => {
+  const decoder = new FrameDecoder(100);
+  const frame = Buffer.from(encodeFrame(Uint8Array.from([1, 2, 3])));
+  expect(decoder.push(frame.subarray(0, 5))).toEqual([]);
+  frame.fill(0xee);
+  const whole = Buffer.from(encodeFrame(Uint8Array.from([1, 2, 3])));
+  expect(decoder.push(whole.subarray(5))).toEqual([Uint8Array.from([1, 2, 3])]);
+});
