@@ -4,6 +4,10 @@
  * flags from each command's `options`, so help, errors and parsing stay uniform.
  */
 import type { ParseArgsOptionDescriptor } from "node:util";
+import { agentCommand } from "./agent.ts";
+import { helpCommand } from "./help.ts";
+import { statusCommand } from "./status.ts";
+import { versionCommand } from "./version.ts";
 
 /** One flag of a command: a `node:util` parseArgs option plus what help prints for it. */
 export type CommandOption = ParseArgsOptionDescriptor & {
@@ -45,4 +49,9 @@ export interface Command {
 }
 
 /** Every command `shoal` knows, in the order `shoal --help` lists them. */
-export const commands: Command[] = [];
+export const commands: Command[] = [
+  agentCommand,
+  statusCommand,
+  versionCommand,
+  helpCommand,
+];

@@ -31,8 +31,8 @@ export interface Logger {
 
 /** Options of `createLogger`. */
 export interface LoggerOptions {
-  /** Lines below this level are dropped. */
-  level: LogLevel;
+  /** Lines below this level are dropped; a function lets the level change at run time. */
+  level: LogLevel | (() => LogLevel);
   /** Output format. */
   format: LogFormat;
   /** The component writing, e.g. `agent`, `raft`, `gossip`. */
@@ -101,14 +101,16 @@ function formatLine(format: LogFormat, record: Record<string, unknown>): string 
 export function createLogger(options: LoggerOptions): Logger {
   const sink = options.sink ?? ((line: string) => process.stderr.write(`${line}\n`));
   const now = options.now ?? (() => new Date());
-  const threshold = LOG_LEVELS.indexOf(options.level);
+  const currentLevel = typeof options.level === "function" ? options.level : () => options.level as LogLevel;
 
   const build = (bound: Record<string, unknown>): Logger => {
     const write = (level: LogLevel, msg: string, fields?: Record<string, unknown>) => {
-      if (LOG_LEVELS.indexOf(level) < threshold) return;
+      if (LOG_LEVELS.indexOf(level) < LOG_LEVELS.indexOf(currentLevel())) return;
       const extra = sanitize({ ...bound, ...fields }) as Record<string, unknown>;
       const { subsystem, ...rest } = extra;
-      const record = { ts: now().toISOString(), level, subsystem: subsystem ?? options.subsystem, msg, ...rest };
+      const record: Record<string, unknown> = { ts: now().toISOString(), level, subsystem: subsystem ?? options.subsystem, msg };
+      // A caller's field never overwrites ts, level or msg; it is kept under a prefixed name.
+      for (const [name, value] of Object.entries(rest)) record[name in record ? `field_${name}` : name] = value;
       sink(formatLine(options.format, record));
     };
     return {

@@ -1,0 +1,38 @@
+/**
+ * `host:port` addresses as they appear in config, flags and environment variables. IPv6 hosts
+ * are bracketed (`[::1]:7372`), the same as Go's `net.JoinHostPort`, so operators can paste
+ * what they use with Consul or Docker.
+ */
+import ipaddr from "ipaddr.js";
+
+/** A parsed listen or advertise address. */
+export interface HostPort {
+  /** IP address or DNS name, without brackets. */
+  host: string;
+  /** TCP/UDP port; 0 asks the system for any free port. */
+  port: number;
+}
+
+const HOSTNAME = /^(?=.{1,253}$)[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?(\.[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)*$/;
+
+/** Parses `host:port` or `[v6]:port`; returns an explanation of what is expected when invalid. */
+export function parseHostPort(text: string): HostPort | { error: string } {
+  const match = /^\[([^\]]+)\]:(\d+)$/.exec(text) ?? /^([^:[\]]+):(\d+)$/.exec(text);
+  if (!match) return { error: "expected HOST:PORT, e.g. 127.0.0.1:7372 or [::1]:7372" };
+  const host = match[1]!;
+  const port = Number(match[2]);
+  if (!Number.isInteger(port) || port > 65535) return { error: "expected a port between 0 and 65535" };
+  const bracketed = text.startsWith("[");
+  if (bracketed && !(ipaddr.IPv6.isValid(host))) return { error: "expected an IPv6 address inside [ ]" };
+  if (!bracketed) {
+    const looksNumeric = /^[0-9.]+$/.test(host);
+    const valid = looksNumeric ? ipaddr.IPv4.isValidFourPartDecimal(host) : HOSTNAME.test(host);
+    if (!valid) return { error: "expected an IP address or DNS name as the host" };
+  }
+  return { host, port };
+}
+
+/** Formats `host` and `port` back into `host:port`, bracketing IPv6. */
+export function formatHostPort({ host, port }: HostPort): string {
+  return host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`;
+}

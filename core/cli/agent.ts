@@ -1,0 +1,50 @@
+/** `shoal agent`: runs the daemon in the foreground until SIGTERM or SIGINT. */
+import { Agent } from "../agent/agent.ts";
+import { onShutdownSignals, type ShutdownSignal } from "../agent/signals.ts";
+import { subsystemFactories } from "../agent/subsystems.ts";
+import { createLogger, type LogLevel } from "../common/log.ts";
+import { CONFIG_FILE_OPTION, configFieldOptions, loadConfigFromFlags } from "./config-flags.ts";
+import { ExitCode } from "./exit-codes.ts";
+import type { Command } from "./registry.ts";
+
+/** The `agent` command. */
+export const agentCommand: Command = {
+  name: "agent",
+  summary: "Run the Shoal agent in the foreground",
+  options: {
+    config: CONFIG_FILE_OPTION,
+    "print-config": { type: "boolean", description: "print the effective config as JSON and exit" },
+    ...configFieldOptions(),
+  },
+  async run(values, _positionals, context) {
+    const { config, configFile } = loadConfigFromFlags(values, context);
+    if (values["print-config"] === true) {
+      context.out(JSON.stringify(config, null, 2));
+      return ExitCode.ok;
+    }
+    let level: LogLevel = config.logLevel;
+    const logger = createLogger({ level: () => level, format: config.logFormat, subsystem: "agent" });
+    if (configFile) logger.info("config file loaded", { path: configFile });
+
+    let requestStop: (signal: ShutdownSignal) => void = () => {};
+    const stopRequested = new Promise<ShutdownSignal>((resolve) => (requestStop = resolve));
+    let agent: Agent | undefined;
+    const uninstall = onShutdownSignals(requestStop, (signal) => {
+      logger.warn("second signal received; exiting without finishing shutdown", { signal });
+      agent?.releaseLockNow();
+      process.exit(ExitCode.forced);
+    });
+    try {
+      agent = await Agent.start({
+        config, logger, subsystems: subsystemFactories,
+        logLevel: { get: () => level, set: (next) => (level = next) },
+      });
+      const signal = await stopRequested;
+      logger.info("shutdown requested", { signal });
+      const { clean } = await agent.stop();
+      return clean ? ExitCode.ok : ExitCode.failure;
+    } finally {
+      uninstall();
+    }
+  },
+};
