@@ -7,6 +7,7 @@ import type { ParseArgsOptionDescriptor } from "node:util";
 import { agentCommand } from "./agent.ts";
 import { helpCommand } from "./help.ts";
 import { statusCommand } from "./status.ts";
+import { storeCommand } from "./store.ts";
 import { versionCommand } from "./version.ts";
 
 /** One flag of a command: a `node:util` parseArgs option plus what help prints for it. */
@@ -52,6 +53,7 @@ export interface Command {
 export const commands: Command[] = [
   agentCommand,
   statusCommand,
+  storeCommand,
   versionCommand,
   helpCommand,
 ];
