@@ -1,0 +1,102 @@
+/**
+ * The transmit-limited broadcast queue: each message is piggybacked on outgoing packets until it
+ * has been sent `retransmitMult * ceil(log10(n + 1))` times, enough for an epidemic to reach every
+ * member with high probability. Messages sent the fewest times go first (newest first among
+ * equals), and a new message about a member replaces any older one about the same member.
+ *
+ * Messages sit in buckets by transmit count, so filling a packet visits the least-sent messages
+ * first without sorting the queue.
+ */
+
+interface QueuedBroadcast {
+  readonly key: string | undefined;
+  readonly bytes: Uint8Array;
+  transmits: number;
+  live: boolean;
+}
+
+/** How many times a broadcast is sent in a cluster of `memberCount` members. */
+export function retransmitLimit(retransmitMult: number, memberCount: number): number {
+  return retransmitMult * Math.ceil(Math.log10(memberCount + 1));
+}
+
+/** A queue of encoded broadcasts, each sent a bounded number of times; see the module comment. */
+export class BroadcastQueue {
+  /** `buckets[t]` holds the live (and some invalidated) broadcasts sent `t` times, oldest first. */
+  private readonly buckets: QueuedBroadcast[][] = [];
+  private readonly byKey = new Map<string, QueuedBroadcast>();
+  private count = 0;
+
+  constructor(private readonly retransmitMult: number) {}
+
+  /** Broadcasts still to be sent at least once more. */
+  get size(): number {
+    return this.count;
+  }
+
+  /** Whether a broadcast about `key` is still queued. */
+  has(key: string): boolean {
+    return this.byKey.has(key);
+  }
+
+  /** Queues `bytes`; a pending broadcast with the same `key` is dropped (it is now stale). */
+  enqueue(key: string | undefined, bytes: Uint8Array): void {
+    if (key !== undefined) {
+      const stale = this.byKey.get(key);
+      if (stale !== undefined) this.retire(stale);
+    }
+    const item: QueuedBroadcast = { key, bytes, transmits: 0, live: true };
+    if (key !== undefined) this.byKey.set(key, item);
+    (this.buckets[0] ??= []).push(item);
+    this.count++;
+  }
+
+  /**
+   * Takes broadcasts for one packet: as many as fit in `limit` bytes, each costing `overhead`
+   * bytes besides its own length, least-transmitted first. Each one taken counts a transmit
+   * and leaves the queue once it reaches the retransmit limit for `memberCount` members.
+   */
+  take(overhead: number, limit: number, memberCount: number): Uint8Array[] {
+    const taken: Uint8Array[] = [];
+    const maxTransmits = retransmitLimit(this.retransmitMult, memberCount);
+    let room = limit;
+    const promoted: QueuedBroadcast[] = [];
+    for (let transmits = 0; transmits < this.buckets.length && room > overhead; transmits++) {
+      const bucket = this.buckets[transmits];
+      if (bucket === undefined || bucket.length === 0) continue;
+      const kept: QueuedBroadcast[] = [];
+      // Newest first: walk the bucket from its end, then restore its oldest-first order.
+      for (let i = bucket.length - 1; i >= 0; i--) {
+        const item = bucket[i] as QueuedBroadcast;
+        if (!item.live) continue;
+        const cost = item.bytes.length + overhead;
+        if (cost > room) {
+          kept.push(item);
+          continue;
+        }
+        room -= cost;
+        taken.push(item.bytes);
+        item.transmits++;
+        if (item.transmits >= maxTransmits) this.retire(item);
+        else promoted.push(item);
+      }
+      kept.reverse();
+      this.buckets[transmits] = kept;
+    }
+    for (const item of promoted) (this.buckets[item.transmits] ??= []).push(item);
+    return taken;
+  }
+
+  /** Drops every queued broadcast. */
+  clear(): void {
+    this.buckets.length = 0;
+    this.byKey.clear();
+    this.count = 0;
+  }
+
+  private retire(item: QueuedBroadcast): void {
+    item.live = false;
+    this.count--;
+    if (item.key !== undefined && this.byKey.get(item.key) === item) this.byKey.delete(item.key);
+  }
+}
