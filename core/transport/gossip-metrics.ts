@@ -15,6 +15,15 @@ export const GOSSIP_DROP_REASONS: readonly GossipDropReason[] = [...DROP_REASONS
 
 const MEMBER_STATES: readonly MemberState[] = ["alive", "suspect", "dead", "left"];
 
+/** Running totals of a shell's traffic, for programs that report without scraping `/metrics`. */
+export interface GossipTraffic {
+  packetsSent: number;
+  bytesSent: number;
+  packetsReceived: number;
+  bytesReceived: number;
+  dropped: Record<GossipDropReason, number>;
+}
+
 /** The counters and gauges one gossip shell updates. */
 export class GossipMetrics {
   private readonly packetsSent: Counter;
@@ -24,6 +33,13 @@ export class GossipMetrics {
   private readonly dropped: Counter;
   private readonly streams: Counter;
   private readonly members: Gauge;
+  private readonly traffic: GossipTraffic = {
+    packetsSent: 0,
+    bytesSent: 0,
+    packetsReceived: 0,
+    bytesReceived: 0,
+    dropped: Object.fromEntries(GOSSIP_DROP_REASONS.map((reason) => [reason, 0])) as Record<GossipDropReason, number>,
+  };
 
   constructor(registry: MetricsRegistry) {
     this.packetsSent = registry.counter("shoal_gossip_packets_sent_total", "Gossip packets sent, by transport.", ["transport"]);
@@ -41,17 +57,27 @@ export class GossipMetrics {
   sent(transport: "udp" | "tcp", bytes: number): void {
     this.packetsSent.inc({ transport });
     this.bytesSent.inc({ transport }, bytes);
+    this.traffic.packetsSent++;
+    this.traffic.bytesSent += bytes;
   }
 
   /** Counts one packet or frame of `bytes` received over `transport`. */
   received(transport: "udp" | "tcp", bytes: number): void {
     this.packetsReceived.inc({ transport });
     this.bytesReceived.inc({ transport }, bytes);
+    this.traffic.packetsReceived++;
+    this.traffic.bytesReceived += bytes;
   }
 
   /** Counts one dropped packet or frame. */
   drop(reason: GossipDropReason): void {
     this.dropped.inc({ reason });
+    this.traffic.dropped[reason]++;
+  }
+
+  /** A copy of the running totals. */
+  totals(): GossipTraffic {
+    return { ...this.traffic, dropped: { ...this.traffic.dropped } };
   }
 
   /** Counts a finished stream. */

@@ -40,10 +40,11 @@ export function joinHostPort({ host, port }: HostPort): string {
 }
 
 /**
- * Binds a UDP socket on `local` and calls `onDatagram` for each datagram. A handler that throws
- * is reported to `onHandlerError` and the socket keeps serving: a bad packet never stops it.
+ * Binds a UDP socket on `local` and calls `onDatagram` for each datagram. A handler that throws,
+ * and a socket error (an ICMP "port unreachable" from a crashed peer surfaces as ECONNREFUSED),
+ * are reported to `onError`; the socket keeps serving either way.
  */
-export async function bindUdp(local: HostPort, onDatagram: DatagramHandler, onHandlerError: (error: unknown) => void): Promise<UdpEndpoint> {
+export async function bindUdp(local: HostPort, onDatagram: DatagramHandler, onError: (error: unknown) => void): Promise<UdpEndpoint> {
   const socket = await Bun.udpSocket({
     hostname: local.host,
     port: local.port,
@@ -53,8 +54,11 @@ export async function bindUdp(local: HostPort, onDatagram: DatagramHandler, onHa
         try {
           onDatagram(bytes, { host, port });
         } catch (error) {
-          onHandlerError(error);
+          onError(error);
         }
+      },
+      error(_socket, error) {
+        onError(error);
       },
     },
   });
