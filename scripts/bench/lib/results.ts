@@ -42,6 +42,11 @@ export interface RowInput {
   peerName?: string | null;
 }
 
+/** Keeps three decimals: finer digits are measurement noise and only clutter the results file. */
+function round(value: number | null): number | null {
+  return value === null ? null : Math.round(value * 1000) / 1000;
+}
+
 /** Builds a row, computing its ratio from `better` so no bench gets the direction wrong. */
 export function row(input: RowInput): BenchRow {
   const peer = input.peer ?? null;
@@ -50,10 +55,10 @@ export function row(input: RowInput): BenchRow {
     case: input.case,
     metric: input.metric,
     unit: input.unit,
-    shoal: input.shoal,
-    peer,
+    shoal: round(input.shoal),
+    peer: round(peer),
     peerName: input.peerName ?? null,
-    ratio: compare(input.shoal, peer),
+    ratio: round(compare(input.shoal, peer)),
   };
 }
 

@@ -69,6 +69,7 @@ describe("results", () => {
   test("row() computes the ratio from the better direction", () => {
     expect(row({ case: "c", metric: "m", unit: "ms", better: "lower", shoal: 10, peer: 30, peerName: "etcd" }).ratio).toBe(3);
     expect(row({ case: "c", metric: "m", unit: "ops/s", better: "higher", shoal: 10, peer: 40, peerName: "etcd" }).ratio).toBe(0.25);
+    expect(row({ case: "c", metric: "m", unit: "ms", better: "lower", shoal: 1 / 3, peer: 2 / 3 })).toMatchObject({ shoal: 0.333, peer: 0.667, ratio: 2 });
     expect(row({ case: "c", metric: "m", unit: "MB", better: "lower", shoal: 10 })).toEqual({
       case: "c",
       metric: "m",
