@@ -7,6 +7,7 @@ export { SeededRandom, type Random } from "../../core/common/random.ts";
 export { VirtualClock, type TimerId } from "./clock.ts";
 export { MinHeap } from "./heap.ts";
 export { fixedLatency, longTailLatency, uniformLatency, type LatencyDistribution, type LatencySpec } from "./latency.ts";
+export { NetworkFaults } from "./faults.ts";
 export { VirtualNetwork, type LinkOptions, type MessageHandler, type VirtualNetworkOptions } from "./network.ts";
 export { replayLine, runSeeds, runSeedsAsync, SeedFailure, seedList, type SeedRunOptions } from "./seeds.ts";
 export { dropReasons, totalDropped, type DropReason, type NetworkStats } from "./stats.ts";

@@ -7,10 +7,12 @@
  * crashes are checked both when a message is sent and when it would arrive: a partition or crash
  * that starts while a message is in flight drops it, as a cable pulled mid-flight would.
  * A crash also ends the node's incarnation, so traffic sent to or from it before the crash never
- * reaches the restarted node.
+ * reaches the restarted node. The fault state is a `NetworkFaults`, which several networks may
+ * share; the fault methods here act on it.
  */
 import type { Random } from "../../core/common/random.ts";
 import type { VirtualClock } from "./clock.ts";
+import { NetworkFaults } from "./faults.ts";
 import { toDistribution, type LatencyDistribution, type LatencySpec } from "./latency.ts";
 import { copyStats, emptyStats, type DropReason, type NetworkStats } from "./stats.ts";
 import type { Trace } from "./trace.ts";
@@ -43,6 +45,8 @@ export interface VirtualNetworkOptions<M> extends LinkOptions {
   sizeOf?: (msg: M) => number;
   /** When given, every send, delivery and drop is appended to it. */
   trace?: Trace;
+  /** Fault state to share with other networks of the same cluster (default: this network's own). */
+  faults?: NetworkFaults;
 }
 
 interface ResolvedLink {
@@ -79,12 +83,8 @@ export class VirtualNetwork<M> {
   private defaults: ResolvedLink;
   private readonly links = new Map<string, LinkOptions>();
   private readonly handlers = new Map<string, MessageHandler<M>>();
-  /** Group index per node while a partition is in force; unlisted nodes share group -1. */
-  private groups: Map<string, number> | undefined;
-  private readonly isolated = new Set<string>();
-  private readonly blocked = new Set<string>();
-  private readonly crashed = new Set<string>();
-  private readonly incarnations = new Map<string, number>();
+  /** Partitions, blocks and crashes; possibly shared with other networks. */
+  readonly faults: NetworkFaults;
   private total = emptyStats();
   private readonly perNode = new Map<string, NetworkStats>();
   private nextMessageId = 1;
@@ -96,6 +96,7 @@ export class VirtualNetwork<M> {
     this.sizeOf = options.sizeOf;
     this.trace = options.trace;
     this.reorderDelayMs = options.reorderDelayMs ?? 50;
+    this.faults = options.faults ?? new NetworkFaults();
     this.defaults = {
       latency: toDistribution(options.latency ?? { minMs: 1, maxMs: 10 }),
       loss: checkProbability("loss", options.loss ?? 0),
@@ -128,15 +129,15 @@ export class VirtualNetwork<M> {
       to,
       msg,
       size,
-      fromIncarnation: this.incarnation(from),
-      toIncarnation: this.incarnation(to),
+      fromIncarnation: this.faults.incarnation(from),
+      toIncarnation: this.faults.incarnation(to),
     };
     this.count(from, (stats) => {
       stats.sent++;
       stats.bytesSent += size;
     });
     this.trace?.append("send", from, to, `#${message.id}`);
-    const blockedBy = this.blockReason(from, to);
+    const blockedBy = this.faults.blockReason(from, to);
     if (blockedBy) return this.drop(message, blockedBy);
 
     const link = this.link(from, to);
@@ -195,64 +196,56 @@ export class VirtualNetwork<M> {
     this.links.delete(linkKey(b, a));
   }
 
-  /**
-   * Splits the network: nodes talk only within their group. Nodes in no group form one more
-   * group together. Replaces any previous partition; blocks and isolation stay.
-   */
+  /** See `NetworkFaults.partition`: nodes talk only within their group (unlisted nodes form one more). */
   partition(groups: string[][]): void {
-    const index = new Map<string, number>();
-    groups.forEach((group, i) => {
-      for (const id of group) {
-        if (index.has(id)) throw new RangeError(`VirtualNetwork.partition: ${id} is in more than one group`);
-        index.set(id, i);
-      }
-    });
-    this.groups = index;
+    this.faults.partition(groups);
+    this.trace?.append("partition", groups.map((group) => group.join(",")).join(" | "));
   }
 
   /** Cuts node `id` off from every other node, both directions, until `heal`. */
   isolate(id: string): void {
-    this.isolated.add(id);
+    this.faults.isolate(id);
+    this.trace?.append("isolate", id);
   }
 
   /** Blocks traffic from `from` to `to` only (an asymmetric fault); the reverse still flows. */
   block(from: string, to: string): void {
-    this.blocked.add(linkKey(from, to));
+    this.faults.block(from, to);
+    this.trace?.append("block", from, to);
   }
 
   /** Lifts one `block(from, to)`. */
   unblock(from: string, to: string): void {
-    this.blocked.delete(linkKey(from, to));
+    this.faults.unblock(from, to);
+    this.trace?.append("unblock", from, to);
   }
 
   /** Ends every partition, isolation and block. Crashed nodes stay crashed; link settings stay. */
   heal(): void {
-    this.groups = undefined;
-    this.isolated.clear();
-    this.blocked.clear();
+    this.faults.heal();
+    this.trace?.append("heal");
   }
 
   /** Crashes node `id`: it neither sends nor receives, and traffic in flight to or from it is lost. */
   crash(id: string): void {
-    this.crashed.add(id);
-    this.incarnations.set(id, this.incarnation(id) + 1);
+    this.faults.crash(id);
     this.trace?.append("crash", id);
   }
 
   /** Brings a crashed node back; it receives only traffic sent after this call. */
   restart(id: string): void {
-    this.crashed.delete(id);
+    this.faults.restart(id);
     this.trace?.append("restart", id);
   }
 
   /** Whether node `id` is crashed. */
   isCrashed(id: string): boolean {
-    return this.crashed.has(id);
+    return this.faults.isCrashed(id);
   }
 
   /** Whether a message sent now from `from` to `to` could pass (ignoring random loss). */
   canReach(from: string, to: string): boolean {
-    return this.blockReason(from, to) === undefined;
+    return this.faults.blockReason(from, to) === undefined;
   }
 
   /** Number of message copies scheduled for delivery and not yet arrived or dropped. */
@@ -273,10 +266,6 @@ export class VirtualNetwork<M> {
     this.perNode.clear();
   }
 
-  private incarnation(id: string): number {
-    return this.incarnations.get(id) ?? 0;
-  }
-
   private link(from: string, to: string): ResolvedLink {
     const override = this.links.get(linkKey(from, to));
     if (!override) return this.defaults;
@@ -288,20 +277,11 @@ export class VirtualNetwork<M> {
     };
   }
 
-  private blockReason(from: string, to: string): DropReason | undefined {
-    if (this.crashed.has(from) || this.crashed.has(to)) return "crash";
-    if (from === to) return undefined;
-    if (this.isolated.has(from) || this.isolated.has(to)) return "partition";
-    if (this.blocked.has(linkKey(from, to))) return "partition";
-    if (this.groups && (this.groups.get(from) ?? -1) !== (this.groups.get(to) ?? -1)) return "partition";
-    return undefined;
-  }
-
   private arrive(message: InFlight<M>): void {
     this.inFlightCount--;
     const { from, to } = message;
-    const restarted = this.incarnation(from) !== message.fromIncarnation || this.incarnation(to) !== message.toIncarnation;
-    const blockedBy = restarted ? "crash" : this.blockReason(from, to);
+    const restarted = this.faults.incarnation(from) !== message.fromIncarnation || this.faults.incarnation(to) !== message.toIncarnation;
+    const blockedBy = restarted ? "crash" : this.faults.blockReason(from, to);
     if (blockedBy) return this.drop(message, blockedBy);
     const handler = this.handlers.get(to);
     if (!handler) return this.drop(message, "unattached");

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { fixedLatency, SeededRandom, totalDropped, Trace, VirtualClock, VirtualNetwork, type VirtualNetworkOptions } from "../../kit/index.ts";
+import { fixedLatency, NetworkFaults, SeededRandom, totalDropped, Trace, VirtualClock, VirtualNetwork, type VirtualNetworkOptions } from "../../kit/index.ts";
 
 interface Received {
   from: string;
@@ -161,6 +161,39 @@ describe("VirtualNetwork crash and restart", () => {
     clock.advance(20);
     expect(received).toEqual([]);
     expect(net.stats().dropped.crash).toBe(1);
+  });
+});
+
+describe("shared NetworkFaults", () => {
+  test("networks sharing fault state see the same partitions and crashes, each with its own loss", () => {
+    const clock = new VirtualClock();
+    const random = new SeededRandom(5);
+    const faults = new NetworkFaults();
+    const packets = new VirtualNetwork<number>({ clock, random: random.fork(), faults, loss: 1 });
+    const streams = new VirtualNetwork<number>({ clock, random: random.fork(), faults });
+    const got: string[] = [];
+    for (const [name, net] of [["packets", packets], ["streams", streams]] as const) {
+      for (const id of ["a", "b", "c"]) net.attach(id, (from, msg) => got.push(`${name} ${from}>${id} ${msg}`));
+    }
+    streams.send("a", "c", 1); // in flight when c crashes via the other network
+    packets.crash("c");
+    packets.partition([["a"], ["b"]]);
+    for (const net of [packets, streams]) {
+      net.send("a", "b", 2);
+      net.send("b", "c", 3);
+    }
+    clock.advance(100);
+    expect(got).toEqual([]);
+    expect(streams.isCrashed("c")).toBe(true);
+    expect(streams.stats().dropped).toMatchObject({ crash: 2, partition: 1 });
+
+    streams.heal();
+    streams.restart("c");
+    for (const net of [packets, streams]) net.send("a", "c", 4);
+    clock.advance(100);
+    expect(got).toEqual(["streams a>c 4"]);
+    expect(packets.stats().dropped.loss).toBe(1);
+    expect(packets.faults).toBe(streams.faults);
   });
 });
 
