@@ -179,6 +179,12 @@ export class MetricsRegistry {
       values: new Map(), histograms: new Map(), labelsByKey: new Map(),
     };
     this.families.set(name, family);
+    // An unlabelled series exists from registration, so scrapes see 0 rather than no series.
+    if (labelNames.length === 0) {
+      const key = this.seriesKey(family, name, {});
+      if (kind === "histogram") family.histograms.set(key, { counts: buckets.map(() => 0), sum: 0, count: 0 });
+      else family.values.set(key, 0);
+    }
     return family;
   }
 

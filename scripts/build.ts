@@ -1,0 +1,38 @@
+/**
+ * `npm run build`: compiles main.ts into the self-contained executable dist/shoal (the Bun runtime
+ * is embedded, so the target needs neither Bun nor Node). The git commit, when there is one, is
+ * baked in for `shoal version` and `/v1/info`.
+ */
+import { spawnSync } from "node:child_process";
+import { statSync } from "node:fs";
+import { join } from "node:path";
+
+const root = join(import.meta.dir, "..");
+/** Where the binary is written. */
+export const binaryPath = join(root, "dist", "shoal");
+
+function gitCommit(): string {
+  const result = spawnSync("git", ["rev-parse", "--short=12", "HEAD"], { cwd: root, encoding: "utf8" });
+  if (result.status !== 0) return "";
+  const dirty = spawnSync("git", ["status", "--porcelain", "--untracked-files=no"], { cwd: root, encoding: "utf8" });
+  return `${result.stdout.trim()}${dirty.stdout?.trim() ? "-dirty" : ""}`;
+}
+
+/** Compiles dist/shoal; throws when the compiler fails. */
+export function build(): void {
+  const started = performance.now();
+  const result = spawnSync(
+    process.execPath,
+    [
+      "build", "--compile", "--minify",
+      `--define=SHOAL_BUILD_COMMIT=${JSON.stringify(gitCommit())}`,
+      join(root, "main.ts"), "--outfile", binaryPath,
+    ],
+    { cwd: root, stdio: ["ignore", "ignore", "inherit"] },
+  );
+  if (result.status !== 0) throw new Error(`bun build --compile failed (exit ${result.status ?? result.signal})`);
+  const megabytes = statSync(binaryPath).size / (1 << 20);
+  console.log(`built ${binaryPath} (${megabytes.toFixed(1)} MB) in ${Math.round(performance.now() - started)} ms`);
+}
+
+if (import.meta.main) build();
