@@ -83,15 +83,12 @@ export class BroadcastQueue {
       kept.reverse();
       this.buckets[transmits] = kept;
     }
-    for (const item of promoted) (this.buckets[item.transmits] ??= []).push(item);
+    // `promoted` runs newest first; appending it reversed keeps each bucket roughly oldest first.
+    for (let i = promoted.length - 1; i >= 0; i--) {
+      const item = promoted[i] as QueuedBroadcast;
+      (this.buckets[item.transmits] ??= []).push(item);
+    }
     return taken;
-  }
-
-  /** Drops every queued broadcast. */
-  clear(): void {
-    this.buckets.length = 0;
-    this.byKey.clear();
-    this.count = 0;
   }
 
   private retire(item: QueuedBroadcast): void {

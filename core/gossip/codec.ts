@@ -35,8 +35,8 @@ const packetPrefix = (() => {
   return prefix;
 })();
 
-/** Bytes a packet spends on framing besides its messages, for up to 255 messages. */
-export const PACKET_OVERHEAD = packetPrefix.length + 2;
+/** Most bytes a packet spends on framing besides its messages (the list header is at most 3 bytes). */
+export const PACKET_OVERHEAD = packetPrefix.length + 3;
 
 /** Most bytes a user message adds around its data: list header, tag and byte-string header. */
 export const USER_MESSAGE_OVERHEAD = 7;

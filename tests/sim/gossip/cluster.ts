@@ -9,7 +9,7 @@
  */
 import { type GossipConfig, type GossipTuning, lanConfig } from "../../../core/gossip/config.ts";
 import { Membership } from "../../../core/gossip/membership.ts";
-import type { GossipEvent, MemberChange, MemberName, Ready } from "../../../core/gossip/types.ts";
+import type { Delegate, GossipEvent, MemberChange, MemberName, Ready } from "../../../core/gossip/types.ts";
 import { type LatencySpec, type Random, SeededRandom, type TimerId, VirtualClock, VirtualNetwork } from "../../kit/index.ts";
 
 /** A stream request or its reply, as carried on the stream network. */
@@ -37,6 +37,8 @@ export interface SimClusterOptions {
   onEvent?: (event: ObservedEvent) => void;
   /** Keep every event in `events` (default true). */
   recordEvents?: boolean;
+  /** The application delegate of each node, if any. */
+  delegate?: (name: MemberName) => Delegate | undefined;
 }
 
 interface SimNode {
@@ -60,6 +62,8 @@ export class SimCluster {
   readonly events: ObservedEvent[] = [];
   /** Packets a node's core rejected as malformed (should stay 0 between honest nodes). */
   decodeErrors = 0;
+  /** Largest UDP packet any node produced, in bytes. */
+  largestPacket = 0;
   private readonly nodes = new Map<MemberName, SimNode>();
   private readonly streamTimeoutMs: number;
 
@@ -99,7 +103,7 @@ export class SimCluster {
       this.packets.restart(name);
       this.streams.restart(name);
     }
-    const core = new Membership(this.configFor(name), this.random.fork(), this.clock.now());
+    const core = new Membership(this.configFor(name), this.random.fork(), this.clock.now(), this.options.delegate?.(name));
     const node: SimNode = { core, crashed: false, stalledUntil: undefined, backlog: [], timer: undefined, scheduledAt: Number.POSITIVE_INFINITY, pendingStreams: new Map(), lifecycle: [] };
     this.nodes.set(name, node);
     this.packets.attach(name, (from, bytes) => this.input(name, () => this.receivePacket(name, from, bytes)));
@@ -240,7 +244,10 @@ export class SimCluster {
   }
 
   private dispatch(name: MemberName, node: SimNode, ready: Ready): void {
-    for (const packet of ready.packets) this.packets.send(name, packet.to, packet.bytes);
+    for (const packet of ready.packets) {
+      this.largestPacket = Math.max(this.largestPacket, packet.bytes.length);
+      this.packets.send(name, packet.to, packet.bytes);
+    }
     for (const stream of ready.streams) {
       const timer = this.clock.setTimer(this.streamTimeoutMs, () => {
         node.pendingStreams.delete(stream.id);

@@ -1,0 +1,198 @@
+import { describe, expect, test } from "bun:test";
+import { DecodeError } from "../../../core/common/errors.ts";
+import { SeededRandom } from "../../../core/common/random.ts";
+import { assemblePacket, decodePacket, encodeMessage, encodeStream } from "../../../core/gossip/codec.ts";
+import { lanConfig } from "../../../core/gossip/config.ts";
+import { Membership } from "../../../core/gossip/membership.ts";
+import type { Delegate, PacketMessage } from "../../../core/gossip/types.ts";
+import { SimCluster } from "../../sim/gossip/cluster.ts";
+
+const node = (name: string, now = 0, delegate?: Delegate) => new Membership(lanConfig({ name, address: `${name}:7371` }), new SeededRandom(7), now, delegate);
+const packetOf = (...messages: PacketMessage[]) => assemblePacket(messages.map(encodeMessage));
+const sentMessages = (core: Membership) => core.ready().packets.flatMap((packet) => decodePacket(packet.bytes));
+const names = (count: number) => Array.from({ length: count }, (_, i) => `n${i}`);
+
+function startCluster(count: number, seed = 1): { cluster: SimCluster; members: string[] } {
+  const cluster = new SimCluster({ seed });
+  const members = names(count);
+  cluster.start(members[0] as string);
+  for (const name of members.slice(1)) cluster.start(name, [members[0] as string]);
+  if (!cluster.runUntil(() => cluster.converged(members), 30_000)) throw new Error("cluster did not converge");
+  return { cluster, members };
+}
+
+describe("Membership", () => {
+  test("learns a member from an alive message and reports a join event", () => {
+    const a = node("a");
+    a.receive("b:7371", packetOf({ type: "alive", name: "b", incarnation: 1, address: "b:7371", meta: new Uint8Array() }), 0);
+    expect(a.member("b")?.state).toBe("alive");
+    const events = a.ready().events;
+    expect(events).toEqual([{ type: "member", change: "join", member: expect.objectContaining({ name: "b", state: "alive" }) }]);
+  });
+
+  test("answers a ping addressed to it and ignores one for another name", () => {
+    const a = node("a");
+    a.receive("b:7371", packetOf({ type: "ping", seq: 5, target: "a", source: "b", sourceAddress: "b:7371" }), 0);
+    const out = a.ready().packets;
+    expect(out.map((packet) => packet.to)).toEqual(["b:7371"]);
+    expect(decodePacket(out[0]!.bytes)[0]).toEqual({ type: "ack", seq: 5 });
+    a.receive("b:7371", packetOf({ type: "ping", seq: 6, target: "someone-else", source: "b", sourceAddress: "b:7371" }), 0);
+    expect(a.ready().packets).toEqual([]);
+  });
+
+  test("refutes a suspicion about itself with a higher incarnation and grows less confident (awareness)", () => {
+    const a = node("a");
+    a.receive("b:7371", packetOf({ type: "alive", name: "b", incarnation: 1, address: "b:7371", meta: new Uint8Array() }), 0);
+    a.ready();
+    a.receive("b:7371", packetOf({ type: "suspect", name: "a", incarnation: 4, from: "b" }), 10);
+    expect(a.member("a")?.incarnation).toBe(5);
+    expect(a.member("a")?.state).toBe("alive");
+    expect(a.stats().refutations).toBe(1);
+    expect(a.stats().awareness).toBe(1);
+    a.tick(a.nextDeadline());
+    const refutation = sentMessages(a).find((message) => message.type === "alive" && message.name === "a");
+    expect(refutation).toMatchObject({ incarnation: 5 });
+  });
+
+  test("ignores stale news: an older incarnation cannot suspect or kill a member", () => {
+    const a = node("a");
+    a.receive("b:7371", packetOf({ type: "alive", name: "b", incarnation: 5, address: "b:7371", meta: new Uint8Array() }), 0);
+    a.receive("c:7371", packetOf({ type: "suspect", name: "b", incarnation: 4, from: "c" }, { type: "dead", name: "b", incarnation: 3, from: "c" }), 0);
+    expect(a.member("b")?.state).toBe("alive");
+  });
+
+  test("a malformed packet throws DecodeError and changes nothing", () => {
+    const a = node("a");
+    const good = encodeMessage({ type: "alive", name: "b", incarnation: 1, address: "b:7371", meta: new Uint8Array() });
+    const bad = encodeMessage({ type: "ack", seq: 1 }).slice(0, 1);
+    expect(() => a.receive("b:7371", assemblePacket([good, bad]), 0)).toThrow(DecodeError);
+    expect(a.member("b")).toBeUndefined();
+    expect(a.ready()).toEqual({ packets: [], streams: [], events: [] });
+    expect(a.stats().packetsReceived).toBe(0);
+  });
+
+  test("bounds metadata: local updates, gossip and push-pull over metaMaxBytes are refused", () => {
+    const a = node("a");
+    const big = new Uint8Array(513);
+    expect(() => a.updateMeta(big, 0)).toThrow(/metaMaxBytes/);
+    expect(() => lanConfig({ name: "x", address: "x:1", meta: big })).toThrow(/metaMaxBytes/);
+    a.receive("b:7371", packetOf({ type: "alive", name: "b", incarnation: 1, address: "b:7371", meta: big }), 0);
+    expect(a.member("b")).toBeUndefined();
+    const pushPull = encodeStream({ type: "pushPull", join: false, members: [{ name: "c", address: "c:1", meta: big, incarnation: 1, state: "alive" }], userState: new Uint8Array() });
+    expect(() => a.receiveStream("c:1", pushPull, 0)).toThrow(/over 512/);
+    expect(a.member("c")).toBeUndefined();
+    a.updateMeta(new Uint8Array(512), 0);
+    expect(a.member("a")?.incarnation).toBe(2);
+  });
+
+  test("a push-pull reply carries the full table and merges the peer's", () => {
+    const a = node("a");
+    const request = encodeStream({ type: "pushPull", join: true, members: [{ name: "b", address: "b:7371", meta: new Uint8Array(), incarnation: 3, state: "alive" }], userState: new Uint8Array() });
+    const reply = a.receiveStream("b:7371", request, 0);
+    expect(reply).toBeInstanceOf(Uint8Array);
+    expect(a.member("b")?.incarnation).toBe(3);
+    const b = node("b");
+    b.joinCluster(["a:7371"], 0);
+    const [stream] = b.ready().streams;
+    expect(stream).toMatchObject({ to: "a:7371", purpose: "pushPull" });
+    b.streamReply(stream!.id, reply, 5);
+    expect(b.member("a")?.state).toBe("alive");
+    expect(b.ready().events).toContainEqual({ type: "joinComplete", contacted: 1 });
+  });
+
+  test("join retries every seed, then reports failure", () => {
+    const a = node("a");
+    a.joinCluster(["x:1", "y:1", "a:7371"], 0);
+    let attempts = 0;
+    let failed = false;
+    for (let now = 0; now < 60_000 && !failed; now = a.nextDeadline()) {
+      a.tick(now);
+      const ready = a.ready();
+      const joins = ready.streams.filter((stream) => stream.purpose === "pushPull");
+      if (joins.length > 0) {
+        attempts++;
+        expect(joins.map((stream) => stream.to).sort()).toEqual(["x:1", "y:1"]);
+      }
+      for (const stream of joins) a.streamReply(stream.id, undefined, now);
+      failed = [...ready.events, ...a.ready().events].some((event) => event.type === "joinFailed");
+    }
+    expect(failed).toBe(true);
+    expect(attempts).toBe(10);
+  });
+
+  test("probes time out into indirect probes and a TCP fallback, then suspicion", () => {
+    const a = node("a");
+    for (const name of ["b", "c", "d"]) a.receive(`${name}:7371`, packetOf({ type: "alive", name, incarnation: 1, address: `${name}:7371`, meta: new Uint8Array() }), 0);
+    a.ready();
+    let now = 0;
+    let ping: PacketMessage | undefined;
+    while (ping === undefined && now < 5_000) {
+      now = a.nextDeadline();
+      a.tick(now);
+      ping = sentMessages(a).find((message) => message.type === "ping");
+    }
+    expect(ping).toBeDefined();
+    const target = (ping as { target: string }).target;
+    const ackDeadline = now + 500;
+    while (now < ackDeadline) {
+      now = a.nextDeadline();
+      a.tick(now);
+    }
+    const ready = a.ready();
+    const indirect = ready.packets.flatMap((packet) => decodePacket(packet.bytes)).filter((message) => message.type === "indirectPing");
+    expect(indirect.length).toBe(2);
+    expect(ready.streams).toEqual([expect.objectContaining({ purpose: "probe", to: `${target}:7371` })]);
+    // One relay nacks; the other stays silent, which counts against this node's own health.
+    a.receive("x:1", packetOf({ type: "nack", seq: (ping as { seq: number }).seq }), now);
+    while (now < ackDeadline + 500) {
+      now = a.nextDeadline();
+      a.tick(now);
+    }
+    expect(a.member(target)?.state).toBe("suspect");
+    expect(a.stats().awareness).toBe(1);
+  });
+
+  test("a delegate's broadcasts ride on gossip and its state on push-pull", () => {
+    const received: string[] = [];
+    const merged: string[] = [];
+    const text = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
+    const delegateFor = (name: string): Delegate => {
+      let pending = [new TextEncoder().encode(`hello from ${name}`)];
+      return {
+        localState: () => new TextEncoder().encode(`state of ${name}`),
+        mergeRemoteState: (state) => merged.push(`${name} <- ${text(state)}`),
+        getBroadcasts: (_overhead, limit) => {
+          const fits = pending.filter((item) => item.length <= limit);
+          pending = [];
+          return fits;
+        },
+        notifyMsg: (data) => received.push(`${name} <- ${text(data)}`),
+      };
+    };
+    const cluster = new SimCluster({ seed: 3, delegate: delegateFor });
+    cluster.start("a");
+    cluster.start("b", ["a"]);
+    expect(cluster.runUntil(() => received.length >= 2, 10_000)).toBe(true);
+    expect(received.sort()).toEqual(["a <- hello from b", "b <- hello from a"]);
+    expect([...new Set(merged)].sort()).toEqual(["a <- state of b", "b <- state of a"]);
+  });
+
+  test("a graceful leave is seen as left (not dead) by everyone, then reaped", () => {
+    const { cluster, members } = startCluster(8);
+    const leaver = members[5] as string;
+    cluster.core(leaver).leave(cluster.clock.now());
+    const others = members.filter((name) => name !== leaver);
+    expect(cluster.runUntil(() => cluster.lifecycle(leaver).some((event) => event.type === "leaveComplete"), 10_000)).toBe(true);
+    expect(cluster.runUntil(() => cluster.allSee(others, leaver, ["left"]), 10_000)).toBe(true);
+    cluster.crash(leaver);
+    expect(cluster.events.filter((event) => event.subject === leaver && event.change === "dead")).toEqual([]);
+    expect(cluster.runUntil(() => others.every((name) => cluster.core(name).member(leaver) === undefined), 120_000, 1000)).toBe(true);
+  }, 30_000);
+
+  test("packets never exceed maxPacketBytes even with many broadcasts queued", () => {
+    const { cluster } = startCluster(60, 9);
+    expect(cluster.largestPacket).toBeGreaterThan(600);
+    expect(cluster.largestPacket).toBeLessThanOrEqual(1400);
+    expect(cluster.decodeErrors).toBe(0);
+  }, 30_000);
+});
