@@ -54,12 +54,14 @@ export class VirtualClock {
 
   /** Runs `fn` once, `delayMs` from now (negative delays count as 0). */
   setTimer(delayMs: number, fn: () => void): TimerId {
+    // A NaN due time would compare false both ways and silently corrupt the heap order.
+    if (Number.isNaN(delayMs) || delayMs === Infinity) throw new RangeError(`VirtualClock.setTimer: delay must be a finite number of ms, got ${delayMs}`);
     return this.arm(this.nextId++, delayMs, fn, undefined);
   }
 
   /** Runs `fn` every `periodMs` (> 0), first `periodMs` from now, until cleared. */
   every(periodMs: number, fn: () => void): TimerId {
-    if (!(periodMs > 0)) throw new RangeError(`VirtualClock.every: period must be > 0 ms, got ${periodMs}`);
+    if (!(periodMs > 0 && periodMs < Infinity)) throw new RangeError(`VirtualClock.every: period must be > 0 ms, got ${periodMs}`);
     return this.arm(this.nextId++, periodMs, fn, periodMs);
   }
 

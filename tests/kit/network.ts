@@ -45,6 +45,8 @@ export interface VirtualNetworkOptions<M> extends LinkOptions {
   sizeOf?: (msg: M) => number;
   /** When given, every send, delivery and drop is appended to it. */
   trace?: Trace;
+  /** How a message appears in the trace (default: only its sequence number). */
+  describe?: (msg: M) => string;
   /** Fault state to share with other networks of the same cluster (default: this network's own). */
   faults?: NetworkFaults;
 }
@@ -79,9 +81,11 @@ export class VirtualNetwork<M> {
   private readonly random: Random;
   private readonly sizeOf: ((msg: M) => number) | undefined;
   private readonly trace: Trace | undefined;
+  private readonly describe: ((msg: M) => string) | undefined;
   private readonly reorderDelayMs: number;
-  private defaults: ResolvedLink;
-  private readonly links = new Map<string, LinkOptions>();
+  private readonly defaults: ResolvedLink;
+  /** Per-link overrides, latency already resolved; unset fields fall back to `defaults`. */
+  private readonly links = new Map<string, Partial<ResolvedLink>>();
   private readonly handlers = new Map<string, MessageHandler<M>>();
   /** Partitions, blocks and crashes; possibly shared with other networks. */
   readonly faults: NetworkFaults;
@@ -95,7 +99,9 @@ export class VirtualNetwork<M> {
     this.random = options.random;
     this.sizeOf = options.sizeOf;
     this.trace = options.trace;
+    this.describe = options.describe;
     this.reorderDelayMs = options.reorderDelayMs ?? 50;
+    if (!(this.reorderDelayMs >= 0)) throw new RangeError(`VirtualNetwork: reorderDelayMs must be >= 0, got ${this.reorderDelayMs}`);
     this.faults = options.faults ?? new NetworkFaults();
     this.defaults = {
       latency: toDistribution(options.latency ?? { minMs: 1, maxMs: 10 }),
@@ -136,7 +142,7 @@ export class VirtualNetwork<M> {
       stats.sent++;
       stats.bytesSent += size;
     });
-    this.trace?.append("send", from, to, `#${message.id}`);
+    this.trace?.append("send", from, to, this.label(message));
     const blockedBy = this.faults.blockReason(from, to);
     if (blockedBy) return this.drop(message, blockedBy);
 
@@ -183,11 +189,14 @@ export class VirtualNetwork<M> {
    * (then only `a` -> `b`). Fields left out keep the network's setting.
    */
   setLink(a: string, b: string, options: LinkOptions, { oneWay = false }: { oneWay?: boolean } = {}): void {
+    const resolved: Partial<ResolvedLink> = {};
+    if (options.latency !== undefined) resolved.latency = toDistribution(options.latency);
     for (const p of ["loss", "duplication", "reorder"] as const) {
-      if (options[p] !== undefined) checkProbability(p, options[p]);
+      const value = options[p];
+      if (value !== undefined) resolved[p] = checkProbability(p, value);
     }
-    this.links.set(linkKey(a, b), options);
-    if (!oneWay) this.links.set(linkKey(b, a), options);
+    this.links.set(linkKey(a, b), resolved);
+    if (!oneWay) this.links.set(linkKey(b, a), resolved);
   }
 
   /** Drops the overrides of the link between `a` and `b` (both directions). */
@@ -268,13 +277,7 @@ export class VirtualNetwork<M> {
 
   private link(from: string, to: string): ResolvedLink {
     const override = this.links.get(linkKey(from, to));
-    if (!override) return this.defaults;
-    return {
-      latency: override.latency !== undefined ? toDistribution(override.latency) : this.defaults.latency,
-      loss: override.loss ?? this.defaults.loss,
-      duplication: override.duplication ?? this.defaults.duplication,
-      reorder: override.reorder ?? this.defaults.reorder,
-    };
+    return override ? { ...this.defaults, ...override } : this.defaults;
   }
 
   private arrive(message: InFlight<M>): void {
@@ -286,8 +289,12 @@ export class VirtualNetwork<M> {
     const handler = this.handlers.get(to);
     if (!handler) return this.drop(message, "unattached");
     this.countDelivery(message);
-    this.trace?.append("deliver", from, to, `#${message.id}`);
+    this.trace?.append("deliver", from, to, this.label(message));
     handler(from, message.msg);
+  }
+
+  private label(message: InFlight<M>): string {
+    return this.describe ? `#${message.id} ${this.describe(message.msg)}` : `#${message.id}`;
   }
 
   private drop(message: InFlight<M>, reason: DropReason): void {

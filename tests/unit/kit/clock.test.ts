@@ -111,6 +111,9 @@ describe("VirtualClock", () => {
     expect(() => clock.advance(-1)).toThrow(RangeError);
     expect(() => clock.advanceTo(49)).toThrow(RangeError);
     expect(() => clock.runUntil(() => false, 10, 0)).toThrow(RangeError);
+    expect(() => clock.setTimer(Number.NaN, () => {})).toThrow(/finite/);
+    expect(() => clock.setTimer(Infinity, () => {})).toThrow(/finite/);
+    expect(() => clock.every(Infinity, () => {})).toThrow(RangeError);
   });
 
   test("a throwing callback propagates and leaves the clock consistent", () => {

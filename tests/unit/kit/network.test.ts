@@ -69,11 +69,24 @@ describe("VirtualNetwork delivery", () => {
     expect(net.stats().delivered).toBe(0);
   });
 
+  test("the trace records sends, drops and deliveries, with message content when described", () => {
+    const clock = new VirtualClock();
+    const trace = new Trace({ clock });
+    const net = new VirtualNetwork<number>({ clock, random: new SeededRandom(1), latency: fixedLatency(3), trace, describe: (msg) => `value=${msg}` });
+    net.attach("b", () => {});
+    net.send("a", "b", 7);
+    net.block("a", "b");
+    net.send("a", "b", 8);
+    clock.advance(5);
+    expect(trace.tail()).toEqual(["t=0 send a b #1 value=7", "t=0 block a b", "t=0 send a b #2 value=8", "t=0 drop a b #2 partition", "t=3 drop a b #1 partition"]);
+  });
+
   test("rejects probabilities outside [0, 1]", () => {
     const { net } = setup(["a"]);
     expect(() => net.setLoss(1.5)).toThrow(RangeError);
     expect(() => net.setDuplication(-0.1)).toThrow(RangeError);
     expect(() => net.setLink("a", "b", { reorder: 2 })).toThrow(RangeError);
+    expect(() => new VirtualNetwork<number>({ clock: new VirtualClock(), random: new SeededRandom(1), reorderDelayMs: -1 })).toThrow(RangeError);
   });
 });
 
