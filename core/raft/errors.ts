@@ -7,11 +7,13 @@ import { ShoalError } from "../common/errors.ts";
 /** Why a proposal (or read, or membership call) was not accepted. */
 export type DropReason =
   | "no_leader"
-  | "transfer_in_progress"
-  | "conf_change_pending"
   | "not_leader"
   | "not_member"
-  | "too_large";
+  | "transfer_in_progress"
+  | "conf_change_pending"
+  | "invalid_conf_change"
+  | "learner_lagging"
+  | "uncommitted_limit";
 
 /**
  * A proposal was dropped before entering the log: there is no known leader, leadership is

@@ -134,7 +134,7 @@ export class MemoryStorage implements Storage {
     return this.latest;
   }
 
-  /** Discards entries before `index` (exclusive of `index` itself, which becomes the placeholder). */
+  /** Discards entries up to and including `index` (which must be applied); its term stays readable. */
   compact(index: number): void {
     const offset = this.placeholder().index;
     if (index <= offset) return;
