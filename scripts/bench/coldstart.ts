@@ -82,6 +82,8 @@ export const bench: Bench = {
     const idleAgents = positiveInteger("idle-agents", values["idle-agents"], 3);
     const idleSeconds = positiveInteger("idle-seconds", values["idle-seconds"], 10);
     ensureBinary(values.build ?? false, log);
+    const version = Bun.spawnSync([binary, "version"], { stderr: "ignore" });
+    log(`binary: ${version.stdout.toString().trim() || `(shoal version exited ${version.exitCode})`}`);
 
     // Sequential, so one start never competes with another for the CPU.
     const startMs: number[] = [];
