@@ -6,7 +6,8 @@
  */
 import type { DropReason } from "./stats.ts";
 
-const linkKey = (from: string, to: string) => `${from}\u0000${to}`;
+/** The map key of the directed link `from` -> `to`. */
+export const linkKey = (from: string, to: string) => `${from}\u0000${to}`;
 
 /** The fault state of one simulated cluster; see the module comment. */
 export class NetworkFaults {

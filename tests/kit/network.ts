@@ -12,7 +12,7 @@
  */
 import type { Random } from "../../core/common/random.ts";
 import type { VirtualClock } from "./clock.ts";
-import { NetworkFaults } from "./faults.ts";
+import { linkKey, NetworkFaults } from "./faults.ts";
 import { toDistribution, type LatencyDistribution, type LatencySpec } from "./latency.ts";
 import { copyStats, emptyStats, type DropReason, type NetworkStats } from "./stats.ts";
 import type { Trace } from "./trace.ts";
@@ -68,8 +68,6 @@ interface InFlight<M> {
   readonly toIncarnation: number;
 }
 
-const linkKey = (from: string, to: string) => `${from}\u0000${to}`;
-
 function checkProbability(name: string, p: number): number {
   if (!(p >= 0 && p <= 1)) throw new RangeError(`VirtualNetwork: ${name} must be a probability in [0, 1], got ${p}`);
   return p;
@@ -100,7 +98,7 @@ export class VirtualNetwork<M> {
     this.sizeOf = options.sizeOf;
     this.trace = options.trace;
     this.describe = options.describe;
-    this.reorderDelayMs = options.reorderDelayMs ?? 50;
+    this.reorderDelayMs = Math.floor(options.reorderDelayMs ?? 50);
     if (!(this.reorderDelayMs >= 0)) throw new RangeError(`VirtualNetwork: reorderDelayMs must be >= 0, got ${this.reorderDelayMs}`);
     this.faults = options.faults ?? new NetworkFaults();
     this.defaults = {
