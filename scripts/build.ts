@@ -4,7 +4,7 @@
  * baked in for `shoal version` and `/v1/info`.
  */
 import { spawnSync } from "node:child_process";
-import { statSync } from "node:fs";
+import { renameSync, statSync } from "node:fs";
 import { join } from "node:path";
 
 const root = join(import.meta.dir, "..");
@@ -18,21 +18,26 @@ function gitCommit(): string {
   return `${result.stdout.trim()}${dirty.stdout?.trim() ? "-dirty" : ""}`;
 }
 
-/** Compiles dist/shoal; throws when the compiler fails. */
-export function build(): void {
+/**
+ * Compiles `outfile` (default dist/shoal); throws when the compiler fails. The binary is written
+ * next to its final name and renamed into place, so a concurrent reader never runs a half-written file.
+ */
+export function build(outfile = binaryPath): void {
+  const partial = `${outfile}.partial-${process.pid}`;
   const started = performance.now();
   const result = spawnSync(
     process.execPath,
     [
       "build", "--compile", "--minify",
       `--define=SHOAL_BUILD_COMMIT=${JSON.stringify(gitCommit())}`,
-      join(root, "main.ts"), "--outfile", binaryPath,
+      join(root, "main.ts"), "--outfile", partial,
     ],
     { cwd: root, stdio: ["ignore", "ignore", "inherit"] },
   );
   if (result.status !== 0) throw new Error(`bun build --compile failed (exit ${result.status ?? result.signal})`);
-  const megabytes = statSync(binaryPath).size / (1 << 20);
-  console.log(`built ${binaryPath} (${megabytes.toFixed(1)} MB) in ${Math.round(performance.now() - started)} ms`);
+  renameSync(partial, outfile);
+  const megabytes = statSync(outfile).size / (1 << 20);
+  console.log(`built ${outfile} (${megabytes.toFixed(1)} MB) in ${Math.round(performance.now() - started)} ms`);
 }
 
 if (import.meta.main) build();

@@ -1,0 +1,140 @@
+/**
+ * Shared helpers for tests that run the real `dist/shoal` binary: build it once (when missing or
+ * older than the sources), start agents as child processes on their own temp data dir and free
+ * loopback port, run CLI commands, and clean up whatever a test started.
+ */
+import { mkdtempSync, readdirSync, rmSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { Subprocess } from "bun";
+import { binaryPath, build } from "../../scripts/build.ts";
+import { freePort } from "../../scripts/bench/lib/ports.ts";
+import { waitFor, waitForHttp } from "../../scripts/bench/lib/wait.ts";
+
+export { freePort, waitFor, waitForHttp };
+
+const root = join(import.meta.dir, "..", "..");
+
+function newestSourceMtime(path: string): number {
+  const stat = statSync(path);
+  if (!stat.isDirectory()) return stat.mtimeMs;
+  return Math.max(0, ...readdirSync(path).map((name) => newestSourceMtime(join(path, name))));
+}
+
+let ensured = false;
+
+/** Path of dist/shoal, compiled first if it is missing or older than main.ts, core/ or package.json. */
+export function shoalBinary(): string {
+  if (ensured) return binaryPath;
+  let binaryMtime = 0;
+  try {
+    binaryMtime = statSync(binaryPath).mtimeMs;
+  } catch {
+    // Missing: built below.
+  }
+  const sources = Math.max(...["main.ts", "core", "package.json"].map((name) => newestSourceMtime(join(root, name))));
+  if (binaryMtime < sources) build();
+  ensured = true;
+  return binaryPath;
+}
+
+const cleanups: Array<() => void> = [];
+
+/** A fresh directory under the system temp dir, removed by `cleanup()`. */
+export function tempDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), "shoal-"));
+  cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+/** Kills every agent still running and removes every temp dir; call from `afterAll`/`afterEach`. */
+export function cleanup(): void {
+  for (const step of cleanups.splice(0).reverse()) step();
+}
+
+/** Output of a finished `shoal` invocation. */
+export interface ShoalRun {
+  exitCode: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Environment for child processes: no inherited SHOAL_* variables, so only the test's own apply. */
+function childEnv(extra: Record<string, string> = {}): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const [name, value] of Object.entries(process.env)) {
+    if (value !== undefined && !name.startsWith("SHOAL_")) env[name] = value;
+  }
+  return { ...env, ...extra };
+}
+
+/** Runs `dist/shoal <args>` to completion. */
+export function runShoal(args: string[], env: Record<string, string> = {}): ShoalRun {
+  const result = Bun.spawnSync([shoalBinary(), ...args], { env: childEnv(env), stdout: "pipe", stderr: "pipe" });
+  return { exitCode: result.exitCode ?? -1, stdout: result.stdout.toString(), stderr: result.stderr.toString() };
+}
+
+/** A `shoal agent` child process. */
+export interface AgentProcess {
+  process: Subprocess<"ignore", "pipe", "pipe">;
+  dataDir: string;
+  /** `http://127.0.0.1:<port>` of its health server. */
+  healthUrl: string;
+  /** Everything it wrote to stderr so far (its log). */
+  log(): string;
+  /** Resolves with its exit code. */
+  exited: Promise<number>;
+  /** Sends `signal` (default SIGTERM) and resolves with the exit code. */
+  stop(signal?: NodeJS.Signals): Promise<number>;
+}
+
+/** Options of `startAgent`. */
+export interface StartAgentOptions {
+  /** Data dir to use (default: a fresh temp dir). */
+  dataDir?: string;
+  /** Extra flags after `agent`. */
+  args?: string[];
+  env?: Record<string, string>;
+  /** Wait until `/readyz` answers 200 (default true). */
+  waitReady?: boolean;
+}
+
+/** Starts `dist/shoal agent` on a fresh data dir and a free loopback port. */
+export async function startAgent(options: StartAgentOptions = {}): Promise<AgentProcess> {
+  const dataDir = options.dataDir ?? tempDir();
+  const port = await freePort();
+  const child = Bun.spawn(
+    [shoalBinary(), "agent", "--data-dir", dataDir, "--health-addr", `127.0.0.1:${port}`, "--node-name", "test-node", ...(options.args ?? [])],
+    { env: childEnv(options.env), stdin: "ignore", stdout: "pipe", stderr: "pipe" },
+  );
+  let stderr = "";
+  const drain = (async () => {
+    const decoder = new TextDecoder();
+    for await (const chunk of child.stderr) stderr += decoder.decode(chunk, { stream: true });
+  })();
+  cleanups.push(() => child.kill("SIGKILL"));
+  const exited = child.exited.then(async (code) => {
+    await drain;
+    return code;
+  });
+  const agent: AgentProcess = {
+    process: child,
+    dataDir,
+    healthUrl: `http://127.0.0.1:${port}`,
+    log: () => stderr,
+    exited,
+    stop: (signal = "SIGTERM") => {
+      child.kill(signal);
+      return exited;
+    },
+  };
+  if (options.waitReady ?? true) {
+    const ready = waitForHttp(`${agent.healthUrl}/readyz`, { timeoutMs: 20_000, what: "shoal agent /readyz" });
+    const died = exited.then((code) => {
+      throw new Error(`agent exited with ${code} before it was ready:\n${stderr}`);
+    });
+    died.catch(() => {});
+    await Promise.race([ready, died]);
+  }
+  return agent;
+}
