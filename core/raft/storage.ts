@@ -7,6 +7,7 @@
  * `MemoryStorage` is the reference implementation, used by tests and the simulator; the
  * durable one in `core/store` satisfies the same contract.
  */
+import { encodeConfChange } from "./confchange.ts";
 import { CompactedError, SnapshotOutOfDateError, UnavailableError } from "./errors.ts";
 import { limitSize } from "./size.ts";
 import type { ConfState, Entry, HardState, Snapshot } from "./types.ts";
@@ -55,10 +56,12 @@ export class MemoryStorage implements Storage {
   /** `log[0]` is a placeholder standing for the snapshot's last entry (its index and term). */
   private log: Entry[] = [{ term: 0, index: 0, type: "normal", data: new Uint8Array() }];
 
-  /** A storage for a brand-new cluster member, knowing the initial membership. */
+  /** A storage for one of the founding members of a new cluster (see `bootstrapLog`). */
   static bootstrap(conf: ConfState): MemoryStorage {
     const storage = new MemoryStorage();
-    storage.latest = { meta: { index: 0, term: 0, conf: cloneConf(conf) }, data: new Uint8Array() };
+    const { entries, hardState } = bootstrapLog(conf);
+    storage.append(entries);
+    storage.setHardState(hardState);
     return storage;
   }
 
@@ -153,4 +156,19 @@ export class MemoryStorage implements Storage {
 /** A deep copy of a membership, so callers never share arrays with the core. */
 export function cloneConf(conf: ConfState): ConfState {
   return { voters: [...conf.voters], learners: [...conf.learners], votersOutgoing: [...conf.votersOutgoing] };
+}
+
+/**
+ * The log every founding member of a new cluster starts with: one committed membership entry
+ * per initial member, identical on all of them. Keeping the initial membership in the log
+ * (rather than only in local state) means a node added later learns it by replication.
+ * A node joining an existing cluster starts from an empty storage instead.
+ */
+export function bootstrapLog(conf: ConfState): { entries: Entry[]; hardState: HardState } {
+  const changes = [
+    ...conf.voters.map((node) => ({ type: "addVoter" as const, node })),
+    ...conf.learners.map((node) => ({ type: "addLearner" as const, node })),
+  ];
+  const entries: Entry[] = changes.map((change, i) => ({ term: 1, index: i + 1, type: "conf", data: encodeConfChange(change) }));
+  return { entries, hardState: { term: 1, vote: "", commit: entries.length } };
 }

@@ -9,7 +9,7 @@ describe("raft election", () => {
     expect(cluster.leaders().map((n) => n.id)).toEqual(["a"]);
     for (const id of ["b", "c"]) {
       expect(cluster.get(id).node.raft.lead).toBe("a");
-      expect(cluster.get(id).node.raft.term).toBe(1);
+      expect(cluster.get(id).node.raft.term).toBe(2); // bootstrap is term 1
     }
   });
 
@@ -18,7 +18,7 @@ describe("raft election", () => {
     cluster.elect("a");
     cluster.drop = (m) => m.from === "c" || m.to === "c";
     cluster.tick(50, ["c"]);
-    expect(cluster.get("c").node.raft.term).toBe(1);
+    expect(cluster.get("c").node.raft.term).toBe(2);
     expect(cluster.get("c").node.raft.role).toBe("preCandidate");
   });
 
@@ -30,7 +30,7 @@ describe("raft election", () => {
     cluster.drop = () => false;
     cluster.tick(20);
     expect(cluster.leaders().map((n) => n.id)).toEqual(["a"]);
-    expect(cluster.get("a").node.raft.term).toBe(1);
+    expect(cluster.get("a").node.raft.term).toBe(2);
   });
 
   test("check-quorum lease: followers hearing from a leader ignore higher-term vote requests", () => {
@@ -39,12 +39,12 @@ describe("raft election", () => {
     cluster.drop = (m) => m.from === "c" || m.to === "c";
     cluster.tick(30, ["c"]);
     const cTerm = cluster.get("c").node.raft.term;
-    expect(cTerm).toBeGreaterThan(1);
+    expect(cTerm).toBeGreaterThan(2);
     // Only c's vote requests get through: b, in its lease, neither votes nor moves its term.
     cluster.drop = (m) => (m.from === "c" && m.type !== "vote") || m.to === "c";
     cluster.tick(1, ["a", "b"]);
     cluster.tick(40, ["c"]);
-    expect(cluster.get("b").node.raft.term).toBe(1);
+    expect(cluster.get("b").node.raft.term).toBe(2);
     expect(cluster.get("b").node.raft.vote).not.toBe("c");
     expect(cluster.get("a").node.raft.role).toBe("leader");
   });
