@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // Entry for `npm start`, `npm test`, `npm run …`: a fresh clone has only Node.js and npm, so
 // install the pinned dependencies (Bun among them) when they are missing, then hand over to Bun.
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
+import { constants } from "node:os";
 import { existsSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -15,5 +16,11 @@ if (!existsSync(bun)) {
   if (install.status !== 0) process.exit(install.status ?? 1);
 }
 const [script, ...args] = process.argv.slice(2);
-const run = spawnSync(bun, [join(root, script), ...args], { cwd: root, stdio: "inherit" });
-process.exit(run.status ?? (run.signal ? 128 : 1));
+const child = spawn(bun, [join(root, script), ...args], { cwd: root, stdio: "inherit" });
+// A signal sent to this process alone (npm, a supervisor, `kill`) must reach Bun, or Bun and
+// whatever it started would outlive us. A terminal's Ctrl-C reaches both; scripts that care
+// (the demo) treat a repeated signal as one.
+for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"]) {
+  process.on(signal, () => child.kill(signal));
+}
+child.on("exit", (code, signal) => process.exit(code ?? (signal ? 128 + (constants.signals[signal] ?? 0) : 1)));

@@ -4,7 +4,7 @@
  * baked in for `shoal version` and `/v1/info`.
  */
 import { spawnSync } from "node:child_process";
-import { renameSync, statSync } from "node:fs";
+import { readdirSync, renameSync, statSync } from "node:fs";
 import { join } from "node:path";
 
 const root = join(import.meta.dir, "..");
@@ -38,6 +38,25 @@ export function build(outfile = binaryPath): void {
   renameSync(partial, outfile);
   const megabytes = statSync(outfile).size / (1 << 20);
   console.log(`built ${outfile} (${megabytes.toFixed(1)} MB) in ${Math.round(performance.now() - started)} ms`);
+}
+
+function newestMtime(path: string): number {
+  const stat = statSync(path);
+  if (!stat.isDirectory()) return stat.mtimeMs;
+  return Math.max(0, ...readdirSync(path).map((name) => newestMtime(join(path, name))));
+}
+
+/** Builds dist/shoal when it is missing or older than main.ts, core/ or package.json; returns its path. */
+export function buildIfStale(): string {
+  let binaryMtime = 0;
+  try {
+    binaryMtime = statSync(binaryPath).mtimeMs;
+  } catch {
+    // Missing: built below.
+  }
+  const sources = Math.max(...["main.ts", "core", "package.json"].map((name) => newestMtime(join(root, name))));
+  if (binaryMtime < sources) build();
+  return binaryPath;
 }
 
 if (import.meta.main) build();

@@ -3,37 +3,21 @@
  * older than the sources), start agents as child processes on their own temp data dir and free
  * loopback port, run CLI commands, and clean up whatever a test started.
  */
-import { mkdtempSync, readdirSync, rmSync, statSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Subprocess } from "bun";
-import { binaryPath, build } from "../../scripts/build.ts";
+import { binaryPath, buildIfStale } from "../../scripts/build.ts";
 import { freePort } from "../../scripts/bench/lib/ports.ts";
 import { waitFor, waitForHttp } from "../../scripts/bench/lib/wait.ts";
 
 export { freePort, waitFor, waitForHttp };
 
-const root = join(import.meta.dir, "..", "..");
-
-function newestSourceMtime(path: string): number {
-  const stat = statSync(path);
-  if (!stat.isDirectory()) return stat.mtimeMs;
-  return Math.max(0, ...readdirSync(path).map((name) => newestSourceMtime(join(path, name))));
-}
-
 let ensured = false;
 
-/** Path of dist/shoal, compiled first if it is missing or older than main.ts, core/ or package.json. */
+/** Path of dist/shoal, compiled first (once per test process) if missing or older than the sources. */
 export function shoalBinary(): string {
-  if (ensured) return binaryPath;
-  let binaryMtime = 0;
-  try {
-    binaryMtime = statSync(binaryPath).mtimeMs;
-  } catch {
-    // Missing: built below.
-  }
-  const sources = Math.max(...["main.ts", "core", "package.json"].map((name) => newestSourceMtime(join(root, name))));
-  if (binaryMtime < sources) build();
+  if (!ensured) buildIfStale();
   ensured = true;
   return binaryPath;
 }
