@@ -65,7 +65,7 @@ describe("agent lifecycle with subsystems", () => {
     const health = `http://${agent.healthAddress}`;
     const notReady = await fetch(`${health}/readyz`);
     expect(notReady.status).toBe(503);
-    expect((await notReady.json()).failing).toEqual([{ name: "raft-leader", ok: false, detail: "no leader yet" }]);
+    expect(((await notReady.json()) as { failing: unknown[] }).failing).toEqual([{ name: "raft-leader", ok: false, detail: "no leader yet" }]);
     leaderKnown = true;
     expect((await fetch(`${health}/readyz`)).status).toBe(200);
     expect(await (await fetch(`${health}/metrics`)).text()).toContain("shoal_raft_elections_total 1");

@@ -2,6 +2,8 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import packageJson from "../../package.json" with { type: "json" };
+import type { ErrorBody } from "../../core/api/errors.ts";
+import type { NodeInfo } from "../../core/api/health.ts";
 import { cleanup, runShoal, shoalBinary, startAgent, tempDir, waitFor, type AgentProcess } from "./agent-harness.ts";
 
 afterAll(cleanup);
@@ -14,7 +16,7 @@ async function control(agent: AgentProcess, method: string, path: string, init: 
     body: init.body,
     headers: init.type ? { "content-type": init.type } : {},
   });
-  return { status: response.status, body: await response.json() };
+  return { status: response.status, body: (await response.json()) as Partial<ErrorBody> & Record<string, unknown> };
 }
 
 describe("a running agent", () => {
@@ -31,7 +33,7 @@ describe("a running agent", () => {
   test("/readyz is 200 and lists the passing checks", async () => {
     const response = await fetch(`${agent.healthUrl}/readyz`);
     expect(response.status).toBe(200);
-    const body = await response.json();
+    const body = (await response.json()) as { status: string; checks: unknown[] };
     expect(body.status).toBe("ready");
     expect(body.checks).toContainEqual({ name: "agent", ok: true, detail: "agent is running" });
   });
@@ -89,8 +91,8 @@ describe("a running agent", () => {
     for (const [init, status, code] of cases) {
       const reply = await control(agent, "PUT", "/v1/agent/log-level", init);
       expect(reply.status).toBe(status);
-      expect(reply.body.error.code).toBe(code);
-      expect(typeof reply.body.error.message).toBe("string");
+      expect(reply.body.error?.code).toBe(code);
+      expect(typeof reply.body.error?.message).toBe("string");
     }
     const missing = await control(agent, "GET", "/v1/nothing");
     expect(missing).toEqual({ status: 404, body: { error: { code: "not_found", message: "no route for GET /v1/nothing" } } });
@@ -131,14 +133,14 @@ describe("a running agent", () => {
 describe("agent lifecycle across restarts", () => {
   test("SIGINT also shuts down cleanly, and the node id survives a restart", async () => {
     const first = await startAgent({ args: ["--log-format", "json"] });
-    const nodeId = (await (await fetch(`${first.healthUrl}/v1/info`)).json()).nodeId;
+    const nodeId = ((await (await fetch(`${first.healthUrl}/v1/info`)).json()) as NodeInfo).nodeId;
     expect(await first.stop("SIGINT")).toBe(0);
     const lines = first.log().trim().split("\n").map((line) => JSON.parse(line));
     expect(lines.every((line) => typeof line.subsystem === "string" && typeof line.ts === "string")).toBe(true);
     expect(lines.map((line) => line.msg)).toEqual(expect.arrayContaining(["agent started", "shutdown requested", "agent stopped"]));
 
     const second = await startAgent({ dataDir: first.dataDir });
-    expect((await (await fetch(`${second.healthUrl}/v1/info`)).json()).nodeId).toBe(nodeId);
+    expect(((await (await fetch(`${second.healthUrl}/v1/info`)).json()) as NodeInfo).nodeId).toBe(nodeId);
     expect(await second.stop()).toBe(0);
   }, 60_000);
 

@@ -69,7 +69,7 @@ describe("config precedence: defaults < file < SHOAL_* env < flags", () => {
     expect(new Set(envs).size).toBe(CONFIG_FIELDS.length);
     expect(new Set(flags).size).toBe(CONFIG_FIELDS.length);
     expect(envs.every((name) => name.startsWith("SHOAL_"))).toBe(true);
-    expect(CONFIG_FIELDS.map((field) => field.key).sort()).toEqual(Object.keys(defaults).sort());
+    expect(CONFIG_FIELDS.map((field): string => field.key).sort()).toEqual(Object.keys(defaults).sort());
   });
 
   test("the effective config, written as a file, reads back identical", () => {
