@@ -219,8 +219,8 @@ export class NetworkDb implements Delegate {
 
   /**
    * Membership reports `node` alive (joined, or refuted a failure). Its hidden entries
-   * reappear, and if it was failed or gone, every shared network is bulk-synced with it and
-   * this node's own attachments are re-announced for it to relearn.
+   * reappear; it is sent this node's own attachment records (it may have forgotten them while
+   * apart), and if it was failed or gone, every shared network is bulk-synced with it at once.
    */
   memberAlive(node: string, incarnation = 0): void {
     if (node === this.self) return;
@@ -233,8 +233,9 @@ export class NetworkDb implements Delegate {
     const hidden = this.entries.where((entry) => entry.owner === node).map((entry) => [entry, this.view(entry)] as const);
     this.peers.set(node, "alive", this.now, incarnation);
     for (const [entry, before] of hidden) this.watchers.change(before, this.view(entry));
+    const own = this.attachments.ofNode(this.self).map(attachmentRecord);
+    if (own.length > 0) this.send(node, null, "packet", encodeMessage({ type: "attachments", records: own }));
     if (previous !== undefined && previous.status !== "unknown") {
-      for (const record of this.attachments.ofNode(this.self)) this.announce(record);
       for (const network of this.joined.keys()) if (this.attachments.isAttached(node, network)) this.sendBulkSync(network, node, true);
     }
     this.watchers.flush();
