@@ -85,6 +85,7 @@ export class Replica<R> {
   private scheduled = false;
   private stopped = false;
   private readonly gauges;
+  private readonly counters;
 
   constructor(private readonly config: ReplicaConfig<R>) {
     this.logger = config.logger ?? nullLogger;
@@ -96,6 +97,10 @@ export class Replica<R> {
       leader: metrics?.gauge("shoal_raft_is_leader", "1 when this node is the raft leader."),
       applied: metrics?.gauge("shoal_raft_applied_index", "Last log index applied to the state machine."),
       persist: metrics?.histogram("shoal_raft_persist_seconds", "Time to persist one Ready (fsync included).", [0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5]),
+    };
+    this.counters = {
+      installed: metrics?.counter("shoal_raft_snapshots_installed_total", "Snapshots received from the leader and installed."),
+      taken: metrics?.counter("shoal_raft_snapshots_taken_total", "Snapshots of the local state machine taken at the threshold."),
     };
   }
 
@@ -158,6 +163,16 @@ export class Replica<R> {
       change.type === "removeNode" ? !conf.voters.includes(change.node) && !conf.learners.includes(change.node)
         : (change.type === "addVoter" ? conf.voters : conf.learners).includes(change.node);
     return this.until(() => applied(this.config.core.confState()), `membership change ${change.type} ${change.node}`);
+  }
+
+  /**
+   * Promotes a learner to voter once it holds every committed entry (leader only); rejects with
+   * `ProposalDroppedError` ("learner_lagging") while it is still catching up.
+   */
+  promote(node: NodeId): Promise<void> {
+    this.config.core.promoteLearner(node);
+    this.schedule();
+    return this.until(() => this.config.core.confState().voters.includes(node), `promotion of ${node}`);
   }
 
   /** Asks the leader (this node) to hand leadership to `to`. */
@@ -231,6 +246,8 @@ export class Replica<R> {
     if (ready.snapshot && ready.snapshot.meta.index > stateMachine.appliedIndex()) {
       stateMachine.restore(ready.snapshot);
       this.snapshotIndex = ready.snapshot.meta.index;
+      this.counters.installed?.inc();
+      this.logger.info("snapshot installed from the leader", { index: ready.snapshot.meta.index, bytes: ready.snapshot.data.length });
     }
     this.apply(ready.committedEntries);
     this.queueReads(ready.readStates);
@@ -290,6 +307,7 @@ export class Replica<R> {
     this.snapshotIndex = applied;
     const compactTo = core.compactionIndex(applied);
     if (compactTo >= storage.firstIndex()) storage.compact(compactTo);
+    this.counters.taken?.inc();
     this.logger.info("snapshot taken", { index: applied, firstIndex: storage.firstIndex() });
   }
 
