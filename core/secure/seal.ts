@@ -7,16 +7,19 @@
  *
  * and of the plaintext inside the box:
  *
- *   cluster id length (1) | cluster id (UTF-8) | sender length (1) | sender (UTF-8)
- *   | epoch (8, big-endian) | counter (4, big-endian) | payload
+ *   cluster tag (4) | sender length (1) | sender (UTF-8) | epoch (6, big-endian)
+ *   | counter (4, big-endian) | payload
  *
- * The cluster id inside the box keeps two clusters that happen to share a key apart; the sender,
- * epoch and counter feed the replay windows (`seal-replay.ts`). The key id travels in clear so a
+ * The cluster tag — the first 4 bytes of SHA-256 of the cluster id — binds the cluster inside the
+ * box, so two clusters that happen to share a key stay apart, at a fixed cost however long the id
+ * (a UUID would otherwise add 37 bytes to every packet). The sender, epoch and counter feed the
+ * replay windows (`seal-replay.ts`); 6 bytes of epoch hold milliseconds until the year 10889. The key id travels in clear so a
  * receiver tries exactly one of its keys. Nonces are random (24 bytes make collisions negligible)
  * and come from an injected source so the simulator stays deterministic.
  *
  * `open` never throws on input: every packet yields either the payload or a drop reason.
  */
+import { createHash } from "node:crypto";
 import nacl from "tweetnacl";
 import { ShoalError } from "../common/errors.ts";
 import { KEY_ID_BYTES, type Keyring } from "./keyring.ts";
@@ -26,9 +29,13 @@ import { ReplayWindows } from "./seal-replay.ts";
 export const SEAL_VERSION = 1;
 const NONCE_BYTES = nacl.secretbox.nonceLength;
 const HEADER_BYTES = 1 + KEY_ID_BYTES;
-/** Bytes a sealed packet adds around its payload, plus the two id strings. */
-export const SEAL_OVERHEAD = HEADER_BYTES + NONCE_BYTES + nacl.secretbox.overheadLength + 1 + 1 + 8 + 4;
+const CLUSTER_TAG_BYTES = 4;
+const EPOCH_BYTES = 6;
+const COUNTER_BYTES = 4;
+/** Bytes a sealed packet adds around its payload, plus the sender id's length. */
+export const SEAL_OVERHEAD = HEADER_BYTES + NONCE_BYTES + nacl.secretbox.overheadLength + CLUSTER_TAG_BYTES + 1 + EPOCH_BYTES + COUNTER_BYTES;
 const MAX_ID_BYTES = 255;
+const MAX_EPOCH = 2 ** (8 * EPOCH_BYTES) - 1;
 const MAX_COUNTER = 0xffff_ffff;
 
 /** Why a packet was dropped. */
@@ -46,7 +53,7 @@ export type OpenResult =
 export interface PacketSealOptions {
   /** The keys: the primary seals, any installed key opens. Shared, so rotations apply at once. */
   keyring: Keyring;
-  /** The cluster this node belongs to; packets of other clusters are dropped. At most 255 bytes. */
+  /** The cluster this node belongs to; packets of other clusters are dropped. Not empty. */
   clusterId: string;
   /** This node's id, carried in every packet for the receivers' replay windows. At most 255 bytes. */
   senderId: string;
@@ -68,16 +75,20 @@ const utf8Decoder = new TextDecoder("utf-8", { fatal: true });
 
 /** Seals outgoing and opens incoming gossip packets for one node. */
 export class PacketSeal {
-  private readonly clusterIdBytes: Uint8Array;
+  private readonly clusterTag: Uint8Array;
   private readonly senderBytes: Uint8Array;
   private readonly replay: ReplayWindows;
   private epoch: number;
   private counter = 0;
 
   constructor(private readonly options: PacketSealOptions) {
-    this.clusterIdBytes = boundedId(options.clusterId, "cluster id");
-    this.senderBytes = boundedId(options.senderId, "sender id");
-    if (!Number.isSafeInteger(options.epoch) || options.epoch < 0) throw new RangeError(`seal epoch must be a non-negative safe integer, got ${options.epoch}`);
+    if (options.clusterId === "") throw new ShoalError("config_invalid", "cluster id must not be empty");
+    this.clusterTag = clusterTag(options.clusterId);
+    this.senderBytes = utf8.encode(options.senderId);
+    if (this.senderBytes.length === 0 || this.senderBytes.length > MAX_ID_BYTES) {
+      throw new ShoalError("config_invalid", `sender id must be 1 to ${MAX_ID_BYTES} bytes`, { length: this.senderBytes.length });
+    }
+    if (!Number.isInteger(options.epoch) || options.epoch < 0 || options.epoch > MAX_EPOCH) throw new RangeError(`seal epoch must be an integer in [0, 2^48), got ${options.epoch}`);
     this.epoch = options.epoch;
     this.replay = new ReplayWindows({ size: options.replayWindow ?? 1024, maxSenders: options.maxTrackedSenders ?? 65_536 });
   }
@@ -86,21 +97,18 @@ export class PacketSeal {
   seal(payload: Uint8Array): Uint8Array {
     const primary = this.options.keyring.primary();
     if (!primary) throw new ShoalError("keyring_empty", "cannot seal gossip: the keyring has no key");
-    const plaintext = new Uint8Array(2 + this.clusterIdBytes.length + this.senderBytes.length + 12 + payload.length);
+    const plaintext = new Uint8Array(CLUSTER_TAG_BYTES + 1 + this.senderBytes.length + EPOCH_BYTES + COUNTER_BYTES + payload.length);
     const view = new DataView(plaintext.buffer);
-    let at = 0;
-    plaintext[at++] = this.clusterIdBytes.length;
-    plaintext.set(this.clusterIdBytes, at);
-    at += this.clusterIdBytes.length;
+    plaintext.set(this.clusterTag, 0);
+    let at = CLUSTER_TAG_BYTES;
     plaintext[at++] = this.senderBytes.length;
     plaintext.set(this.senderBytes, at);
     at += this.senderBytes.length;
     const counter = this.nextCounter();
-    view.setUint32(at, Math.floor(this.epoch / 0x1_0000_0000));
-    view.setUint32(at + 4, this.epoch >>> 0);
-    view.setUint32(at + 8, counter);
-    at += 12;
-    plaintext.set(payload, at);
+    view.setUint16(at, Math.floor(this.epoch / 0x1_0000_0000));
+    view.setUint32(at + 2, this.epoch >>> 0);
+    view.setUint32(at + EPOCH_BYTES, counter);
+    plaintext.set(payload, at + EPOCH_BYTES + COUNTER_BYTES);
 
     const nonce = this.options.randomBytes(NONCE_BYTES);
     if (nonce.length !== NONCE_BYTES) throw new ShoalError("nonce_invalid", `randomBytes returned ${nonce.length} bytes, wanted ${NONCE_BYTES}`);
@@ -126,12 +134,11 @@ export class PacketSeal {
   }
 
   private checkPlaintext(plaintext: Uint8Array, keyId: string): OpenResult {
-    const clusterLength = plaintext[0];
-    if (clusterLength === undefined || plaintext.length < 1 + clusterLength + 1) return { ok: false, reason: "malformed" };
-    if (!nacl.verify(plaintext.subarray(1, 1 + clusterLength), this.clusterIdBytes)) return { ok: false, reason: "wrongCluster" };
-    let at = 1 + clusterLength;
+    if (plaintext.length < CLUSTER_TAG_BYTES + 1) return { ok: false, reason: "malformed" };
+    if (!nacl.verify(plaintext.subarray(0, CLUSTER_TAG_BYTES), this.clusterTag)) return { ok: false, reason: "wrongCluster" };
+    let at = CLUSTER_TAG_BYTES;
     const senderLength = plaintext[at++] as number;
-    if (senderLength === 0 || plaintext.length < at + senderLength + 12) return { ok: false, reason: "malformed" };
+    if (senderLength === 0 || plaintext.length < at + senderLength + EPOCH_BYTES + COUNTER_BYTES) return { ok: false, reason: "malformed" };
     let sender: string;
     try {
       sender = utf8Decoder.decode(plaintext.subarray(at, at + senderLength));
@@ -140,11 +147,10 @@ export class PacketSeal {
     }
     at += senderLength;
     const view = new DataView(plaintext.buffer, plaintext.byteOffset, plaintext.byteLength);
-    const epoch = view.getUint32(at) * 0x1_0000_0000 + view.getUint32(at + 4);
-    const counter = view.getUint32(at + 8);
-    if (!Number.isSafeInteger(epoch)) return { ok: false, reason: "malformed" };
+    const epoch = view.getUint16(at) * 0x1_0000_0000 + view.getUint32(at + 2);
+    const counter = view.getUint32(at + EPOCH_BYTES);
     if (this.replay.check(sender, epoch, counter) !== "fresh") return { ok: false, reason: "replayed" };
-    return { ok: true, payload: plaintext.subarray(at + 12), sender, keyId };
+    return { ok: true, payload: plaintext.subarray(at + EPOCH_BYTES + COUNTER_BYTES), sender, keyId };
   }
 
   /** Counters run within an epoch; on overflow the epoch moves on so receivers see a fresh run. */
@@ -157,8 +163,7 @@ export class PacketSeal {
   }
 }
 
-function boundedId(id: string, what: string): Uint8Array {
-  const bytes = utf8.encode(id);
-  if (bytes.length === 0 || bytes.length > MAX_ID_BYTES) throw new ShoalError("config_invalid", `${what} must be 1 to ${MAX_ID_BYTES} bytes`, { length: bytes.length });
-  return bytes;
+/** The 4 bytes that stand for `clusterId` inside every sealed packet. */
+export function clusterTag(clusterId: string): Uint8Array {
+  return new Uint8Array(createHash("sha256").update(clusterId).digest().subarray(0, CLUSTER_TAG_BYTES));
 }

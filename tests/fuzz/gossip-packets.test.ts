@@ -16,7 +16,7 @@ import { assemblePacket, encodeMessage, encodeStream } from "../../core/gossip/c
 import { localConfig } from "../../core/gossip/config.ts";
 import { Membership } from "../../core/gossip/membership.ts";
 import { Keyring } from "../../core/secure/keyring.ts";
-import { PacketSeal, SEAL_VERSION } from "../../core/secure/seal.ts";
+import { PacketSeal, SEAL_VERSION, clusterTag } from "../../core/secure/seal.ts";
 import type { GossipDropReason } from "../../core/transport/gossip-metrics.ts";
 import { GossipShell } from "../../core/transport/gossip.ts";
 import { requestOverStream } from "../../core/transport/gossip-stream.ts";
@@ -66,8 +66,7 @@ function cborBomb(): Uint8Array {
 
 /** A sealed packet whose box opens but whose inner header is broken (empty sender id). */
 function brokenInnerHeader(): Uint8Array {
-  const cluster = new TextEncoder().encode(CLUSTER);
-  const inner = Uint8Array.of(cluster.length, ...cluster, 0);
+  const inner = Uint8Array.of(...clusterTag(CLUSTER), 0);
   const nonce = nacl.randomBytes(24);
   const idBytes = Keyring.of([key]).primary()!.idBytes;
   return Uint8Array.of(SEAL_VERSION, ...idBytes, ...nonce, ...nacl.secretbox(inner, nonce, key));

@@ -2,7 +2,7 @@ import { describe, expect, test } from "bun:test";
 import nacl from "tweetnacl";
 import { SeededRandom } from "../../../core/common/random.ts";
 import { Keyring } from "../../../core/secure/keyring.ts";
-import { PacketSeal, SEAL_VERSION, type PacketSealOptions } from "../../../core/secure/seal.ts";
+import { PacketSeal, SEAL_VERSION, clusterTag, type PacketSealOptions } from "../../../core/secure/seal.ts";
 
 const keyA = new Uint8Array(32).fill(7);
 const keyB = new Uint8Array(32).fill(9);
@@ -65,7 +65,7 @@ describe("PacketSeal", () => {
 
   test("a sealed plaintext with a broken inner header is dropped as malformed", () => {
     const nonce = new Uint8Array(24);
-    const inner = Uint8Array.from([2, 0x63, 0x31, 0]); // cluster "c1", then an empty sender
+    const inner = Uint8Array.from([...clusterTag("c1"), 0]); // the right cluster, then an empty sender
     const box = nacl.secretbox(inner, nonce, keyA);
     const packet = new Uint8Array([SEAL_VERSION, ...Keyring.of([keyA]).primary()!.idBytes, ...nonce, ...box]);
     expect(node("b").open(packet)).toEqual({ ok: false, reason: "malformed" });
