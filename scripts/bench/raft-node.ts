@@ -122,7 +122,7 @@ app.get("/kv/:key", async (c) => {
     return errorResponse(error);
   }
   const value = kv.get(c.req.param("key"));
-  return value === undefined ? c.body(null, 404) : c.body(value, 200);
+  return value === undefined ? c.body(null, 404) : new Response(value, { status: 200 });
 });
 app.get("/status", (c) => c.json(node.status()));
 app.get("/metrics", (c) => c.text(metrics.render()));
