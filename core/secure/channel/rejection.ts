@@ -41,7 +41,7 @@ export type FrameRejectReason =
   | "reordered"
   /** The expected counter, but the frame does not open under the session key. */
   | "tampered"
-  /** Bigger than the configured maximum frame size (counted by the connection shell). */
+  /** Bigger than the configured maximum frame or handshake message size (counted by the connection shell). */
   | "oversized";
 
 /** Every reason a channel can be rejected for. */
