@@ -55,6 +55,14 @@ export interface GossipConfig {
   /** Largest push-pull state accepted from a peer, in bytes. */
   maxStreamBytes: number;
 
+  /**
+   * Period of attempts to reach a failed member again (one random failed member per period, by
+   * push-pull), so two sides of a healed partition find each other even after reaping; 0 disables.
+   */
+  reconnectInterval: number;
+  /** How long a failed member stays a reconnect candidate before it is forgotten for good. */
+  reconnectTimeout: number;
+
   /** Delay between join attempts when no seed answered. */
   joinRetryInterval: number;
   /** Join attempts before giving up (each attempt contacts every seed). */
@@ -83,6 +91,8 @@ const lanTuning: GossipTuning = {
   pushPullInterval: 30_000,
   maxConcurrentPushPulls: 128,
   maxStreamBytes: 16 * 1024 * 1024,
+  reconnectInterval: 30_000,
+  reconnectTimeout: 24 * 60 * 60 * 1000,
   joinRetryInterval: 1_000,
   joinMaxAttempts: 10,
   leavePropagateTimeout: 3_000,
@@ -140,7 +150,9 @@ const positive: (keyof GossipTuning)[] = [
   "gossipInterval", "gossipNodes", "retransmitMult", "maxPacketBytes", "maxConcurrentPushPulls", "maxStreamBytes",
   "joinRetryInterval", "joinMaxAttempts",
 ];
-const nonNegative: (keyof GossipTuning)[] = ["metaMaxBytes", "gossipToTheDeadTime", "pushPullInterval", "leavePropagateTimeout"];
+const nonNegative: (keyof GossipTuning)[] = [
+  "metaMaxBytes", "gossipToTheDeadTime", "pushPullInterval", "reconnectInterval", "reconnectTimeout", "leavePropagateTimeout",
+];
 
 /** Throws `ShoalError("config_invalid")` naming the first field that cannot work. */
 export function validateConfig(config: GossipConfig): void {

@@ -93,6 +93,8 @@ export class Membership {
   private readonly broadcasts: BroadcastQueue;
   private readonly awareness: Awareness;
   private readonly pendingStreams = new Map<number, PendingStream>();
+  /** Members declared failed (not left), still worth reconnecting to; see `reconnectInterval`. */
+  private readonly failed = new Map<MemberName, { address: Address; failedAt: number }>();
   private pushPullsInFlight = 0;
   private join: JoinAttempt | undefined;
   private leaving = false;
@@ -102,6 +104,7 @@ export class Membership {
   private nextProbeAt: number;
   private nextGossipAt: number;
   private nextPushPullAt: number;
+  private nextReconnectAt: number;
   private out: Ready = { packets: [], streams: [], events: [] };
   private readonly counters: Omit<GossipStats, "awareness" | "queuedBroadcasts"> = {
     packetsSent: 0,
@@ -138,6 +141,7 @@ export class Membership {
     this.nextProbeAt = now + random.int(config.probeInterval);
     this.nextGossipAt = now + random.int(config.gossipInterval);
     this.nextPushPullAt = config.pushPullInterval > 0 ? now + random.int(config.pushPullInterval) : NEVER;
+    this.nextReconnectAt = config.reconnectInterval > 0 ? now + config.reconnectInterval : NEVER;
   }
 
   // ---- queries ----------------------------------------------------------------------------
@@ -172,7 +176,7 @@ export class Membership {
 
   /** The earliest time `tick` has work to do. */
   nextDeadline(): number {
-    let deadline = Math.min(this.nextGossipAt, this.nextPushPullAt);
+    let deadline = Math.min(this.nextGossipAt, this.nextPushPullAt, this.nextReconnectAt);
     if (this.probe === undefined) {
       if (!this.leaving) deadline = Math.min(deadline, this.nextProbeAt);
     } else deadline = Math.min(deadline, this.probe.indirectSent ? this.probe.endsAt : this.probe.ackDeadline);
@@ -260,6 +264,10 @@ export class Membership {
     if (now >= this.nextPushPullAt) {
       this.nextPushPullAt = now + pushPullInterval(this.config.pushPullInterval, this.table.size);
       this.periodicPushPull();
+    }
+    if (now >= this.nextReconnectAt) {
+      this.nextReconnectAt = now + this.config.reconnectInterval;
+      this.reconnect(now);
     }
     if (this.join?.retryAt !== undefined && now >= this.join.retryAt) this.attemptJoin(now);
     if (this.leaveDeadline !== undefined && (now >= this.leaveDeadline || !this.broadcasts.has(this.config.name))) {
@@ -352,15 +360,28 @@ export class Membership {
         this.handleAlive(message, now);
         return;
       case "suspect":
+        this.correctStaleAccusation(from, message);
         this.handleSuspect(message, now);
         return;
       case "dead":
+        this.correctStaleAccusation(from, message);
         this.handleDead(message, now);
         return;
       case "user":
         this.delegate?.notifyMsg(message.data);
         return;
     }
+  }
+
+  /**
+   * A peer still gossips an accusation that a newer alive message already refuted: it missed the
+   * refutation, so send it straight back rather than let it declare a healthy member dead.
+   */
+  private correctStaleAccusation(from: Address, message: SuspectMessage | DeadMessage): void {
+    const member = this.table.get(message.name);
+    if (member === undefined || member.state !== "alive" || message.incarnation >= member.incarnation) return;
+    const alive: AliveMessage = { type: "alive", name: member.name, incarnation: member.incarnation, address: member.address, meta: member.meta };
+    this.sendPacket(from, [encodeMessage(alive)]);
   }
 
   // ---- failure detection ----------------------------------------------------------------------
@@ -521,6 +542,7 @@ export class Membership {
       return;
     }
     if (known === undefined) {
+      this.failed.delete(message.name);
       const member: Member = { name: message.name, address: message.address, meta: message.meta, incarnation: message.incarnation, state: "alive", stateChangedAt: now };
       this.table.set(member.name, member);
       this.addToProbeOrder(member.name);
@@ -530,6 +552,7 @@ export class Membership {
     }
     const gone = known.state === "dead" || known.state === "left";
     if (message.incarnation <= known.incarnation) return;
+    this.failed.delete(known.name);
     const changed = message.address !== known.address || !sameBytes(message.meta, known.meta);
     const previous = known.state;
     known.incarnation = message.incarnation;
@@ -584,6 +607,7 @@ export class Membership {
     member.state = leaving ? "left" : "dead";
     member.stateChangedAt = now;
     this.broadcasts.enqueue(member.name, encodeMessage(message));
+    if (!leaving) this.failed.set(member.name, { address: member.address, failedAt: now });
     this.emit(leaving ? "leave" : "dead", member);
   }
 
@@ -668,6 +692,15 @@ export class Membership {
     if (this.leaveDeadline !== undefined) return;
     const [peer] = this.randomMembers(1, (member) => member.state === "alive");
     if (peer !== undefined) this.startPushPull(peer.address, false);
+  }
+
+  /** Tries one random failed member again, so partitions that outlive the dead-member grace period still heal. */
+  private reconnect(now: number): void {
+    if (this.leaving) return;
+    for (const [name, entry] of this.failed) if (now - entry.failedAt >= this.config.reconnectTimeout) this.failed.delete(name);
+    if (this.failed.size === 0) return;
+    const candidates = [...this.failed.values()];
+    this.startPushPull((candidates[this.random.int(candidates.length)] as { address: Address }).address, false);
   }
 
   private startPushPull(to: Address, join: boolean): number | undefined {

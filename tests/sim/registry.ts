@@ -35,4 +35,16 @@ export const simulations: Record<string, SimulationEntry> = {
     description: "self-test of the simulator: reliable broadcast over a faulty virtual network",
     load: () => import("./kit/simulate.ts"),
   },
+  gossip: {
+    description: "SWIM membership: join spreads, a killed node is declared dead, a partition heals, a restart rejoins (default 50 nodes)",
+    load: () => import("./gossip/simulate.ts"),
+  },
+  "gossip-loss": {
+    description: "SWIM membership at 10% packet loss for 10 minutes: no healthy node is ever declared dead (default 30 nodes)",
+    load: async () => ({ simulate: (await import("./gossip/simulate.ts")).simulateLoss }),
+  },
+  "gossip-stall": {
+    description: "Lifeguard: a node frozen for 5 probe intervals is suspected but never declared dead (default 30 nodes)",
+    load: async () => ({ simulate: (await import("./gossip/simulate.ts")).simulateStall }),
+  },
 };
