@@ -70,6 +70,13 @@ export class RequestTimeoutError extends ShoalError {
   }
 }
 
+/** The leader changed while a proposal was in its hands: it may or may not commit. Retry if idempotent. */
+export class LeaderChangedError extends ShoalError {
+  constructor(from: NodeId, to: NodeId) {
+    super("leader_changed", `the raft leader changed (${from || "none"} -> ${to || "none"}) while the proposal was pending; its outcome is unknown`, { from, to });
+  }
+}
+
 /** One running Raft node; see the module comment. */
 export class Replica<R> {
   private readonly logger: Logger;
@@ -77,6 +84,9 @@ export class Replica<R> {
   private readonly bootNonce = crypto.randomUUID().slice(0, 8);
   private nextRequest = 0;
   private readonly proposals = new Map<string, Waiter<R>>();
+  /** Proposals the core accepted under the current leader; their fate is unknown if it changes. */
+  private readonly handedOver = new Set<string>();
+  private leader: NodeId = "";
   private readonly reads = new Map<string, Waiter<void>>();
   /** Confirmed read indexes waiting for the state machine to catch up. */
   private readyReads: { index: number; key: string }[] = [];
@@ -124,6 +134,7 @@ export class Replica<R> {
     }
     this.proposals.clear();
     this.reads.clear();
+    this.handedOver.clear();
   }
 
   /** Hands an inbound message to the core. */
@@ -142,7 +153,10 @@ export class Replica<R> {
     const requestId = `${this.config.id}:${this.bootNonce}:${this.nextRequest++}`;
     const result = this.wait(this.proposals, requestId, "proposal");
     const data = encodeProposal({ requestId, command });
-    this.submit(this.proposals, requestId, () => this.config.core.propose(data));
+    this.submit(this.proposals, requestId, () => {
+      this.config.core.propose(data);
+      this.handedOver.add(requestId);
+    });
     return result;
   }
 
@@ -313,6 +327,15 @@ export class Replica<R> {
 
   private changeRole(soft: SoftState): void {
     this.logger.info("raft role changed", { role: soft.role, leader: soft.leader });
+    if (soft.leader !== this.leader) {
+      // A proposal handed to the old leader may be lost with it, or may still commit: tell its
+      // client now (outcome unknown) instead of letting it hang until the timeout.
+      for (const requestId of this.handedOver) {
+        this.settle(this.proposals, requestId, (waiter) => waiter.reject(new LeaderChangedError(this.leader, soft.leader)));
+      }
+      this.handedOver.clear();
+      this.leader = soft.leader;
+    }
     this.gauges.leader?.set(soft.role === "leader" ? 1 : 0);
   }
 
@@ -327,6 +350,7 @@ export class Replica<R> {
     const waiter = waiters.get(key);
     if (!waiter) return;
     waiters.delete(key);
+    this.handedOver.delete(key);
     clearTimeout(waiter.timer);
     finish(waiter);
   }

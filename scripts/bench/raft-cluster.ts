@@ -96,11 +96,12 @@ export class RaftCluster {
     await this.onLeader((leader) => post(`${leader.url}/members/${id}?role=voter`));
   }
 
-  /** The id of the current leader, once every running node agrees on it. */
+  /** The id of the current leader, once every running member agrees on it. */
   async leader(timeoutMs = 15_000): Promise<string> {
     let leader = "";
     await waitFor(async () => {
-      const statuses = await this.statuses();
+      // A node started with --join is not a member until added, and knows no leader until then.
+      const statuses = (await this.statuses()).filter((status) => status.conf.voters.includes(status.id) || status.conf.learners.includes(status.id));
       const leaders = statuses.filter((status) => status.role === "leader");
       const current = leaders.sort((x, y) => y.term - x.term)[0];
       if (!current) return false;
