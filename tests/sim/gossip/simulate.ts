@@ -43,7 +43,7 @@ function falseDeaths(cluster: SimCluster, from: number, excluded: ReadonlySet<Me
 }
 
 /** The default scenario; see the module comment. Returns the measured times. */
-export function simulate(seed: number, options: SimulateOptions = {}): Record<string, number> {
+export function simulate(seed: number, options: SimulateOptions = {}) {
   const count = options.nodes ?? 50;
   const { cluster, names } = bootCluster(seed, count);
   const config = cluster.configFor(names[0] as MemberName);
@@ -106,7 +106,7 @@ export function simulate(seed: number, options: SimulateOptions = {}): Record<st
 }
 
 /** 10% loss on every UDP packet for `durationMs`: no healthy node may ever be declared dead. */
-export function simulateLoss(seed: number, options: SimulateOptions & { durationMs?: number; tcpFallbackProbe?: boolean } = {}): Record<string, number> {
+export function simulateLoss(seed: number, options: SimulateOptions & { durationMs?: number; tcpFallbackProbe?: boolean } = {}) {
   const count = options.nodes ?? 30;
   const { cluster, names } = bootCluster(seed, count, { tcpFallbackProbe: options.tcpFallbackProbe ?? true });
   cluster.packets.setLoss(0.1);
@@ -121,7 +121,7 @@ export function simulateLoss(seed: number, options: SimulateOptions & { duration
 }
 
 /** A node stalls for `stallMs` (default 5 probe intervals): it must not be declared dead. */
-export function simulateStall(seed: number, options: SimulateOptions & { stallMs?: number } = {}): Record<string, number> {
+export function simulateStall(seed: number, options: SimulateOptions & { stallMs?: number } = {}) {
   const count = options.nodes ?? 30;
   const { cluster, names } = bootCluster(seed, count);
   const config = cluster.configFor(names[0] as MemberName);
