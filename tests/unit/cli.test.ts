@@ -1,10 +1,10 @@
 import { afterAll, describe, expect, test } from "bun:test";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { CONFIG_FIELDS } from "../../core/agent/config-fields.ts";
 import { runCli } from "../../core/cli/dispatch.ts";
-import { ExitCode } from "../../core/cli/exit-codes.ts";
+import { EXIT_CODE_HELP, ExitCode } from "../../core/cli/exit-codes.ts";
 import { commands } from "../../core/cli/registry.ts";
 
 const escape = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
@@ -97,4 +97,13 @@ describe("commands", () => {
     expect(result.code).toBe(ExitCode.unreachable);
     expect(result.err).toMatch(/^shoal status: cannot reach the agent at .*shoal.sock .*is "shoal agent" running/);
   });
+});
+
+test("the README documents every exit code and every command", () => {
+  const readme = readFileSync(join(import.meta.dir, "..", "..", "README.md"), "utf8");
+  const undocumented = [
+    ...EXIT_CODE_HELP.filter(([code]) => !new RegExp(`^\\| ${code} \\| \\S`, "m").test(readme)).map(([code]) => `exit code ${code}`),
+    ...commands.filter((command) => !new RegExp(`^  ${command.name} +\\S`, "m").test(readme)).map((command) => `command ${command.name}`),
+  ];
+  expect(undocumented).toEqual([]);
 });

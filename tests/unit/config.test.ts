@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, test } from "bun:test";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { CONFIG_FIELDS } from "../../core/agent/config-fields.ts";
@@ -150,5 +150,15 @@ describe("config files", () => {
     expect(configError(() => loadConfig({ env: {}, flags: { config: unknown }, isRoot: false })).message).toMatch(
       /unknown field "logLevl"; accepted fields: dataDir, nodeName, .*logLevel/,
     );
+  });
+});
+
+describe("README", () => {
+  const readme = readFileSync(join(import.meta.dir, "..", "..", "README.md"), "utf8");
+
+  test("documents every config field with its variable, flag and default", () => {
+    for (const field of CONFIG_FIELDS) {
+      expect(readme).toContain(`| \`${field.key}\` | \`${field.env}\` | \`--${field.flag} ${field.valueName}\` |`);
+    }
   });
 });
