@@ -59,27 +59,22 @@ export class FrameDecoder {
   private peek(count: number): Uint8Array {
     const first = this.chunks[0] as Uint8Array;
     if (first.length >= count) return first.slice(0, count);
-    const joined = concat(this.chunks);
+    const joined = joinChunks(this.chunks);
     this.chunks = [joined];
     return joined.slice(0, count);
   }
 
   /** Removes and returns the first `count` buffered bytes. */
   private take(count: number): Uint8Array {
-    const joined = concat(this.chunks);
+    const joined = joinChunks(this.chunks);
     this.chunks = joined.length > count ? [joined.subarray(count)] : [];
     this.bufferedBytes -= count;
     return joined.subarray(0, count);
   }
 }
 
-function concat(chunks: readonly Uint8Array[]): Uint8Array {
+function joinChunks(chunks: readonly Uint8Array[]): Uint8Array {
   if (chunks.length === 1) return chunks[0] as Uint8Array;
-  const joined = new Uint8Array(chunks.reduce((total, chunk) => total + chunk.length, 0));
-  let at = 0;
-  for (const chunk of chunks) {
-    joined.set(chunk, at);
-    at += chunk.length;
-  }
-  return joined;
+  const joined = Buffer.concat(chunks);
+  return new Uint8Array(joined.buffer, joined.byteOffset, joined.length);
 }

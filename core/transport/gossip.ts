@@ -17,7 +17,7 @@ import type { Membership } from "../gossip/membership.ts";
 import type { Address, GossipEvent, MemberState, StreamRequest } from "../gossip/types.ts";
 import { type PacketSeal, SEAL_OVERHEAD } from "../secure/seal.ts";
 import { GossipMetrics, type GossipTraffic } from "./gossip-metrics.ts";
-import { listenStreams, requestOverStream, type StreamServer } from "./gossip-stream.ts";
+import { listenStreams, requestOverStream, type StreamLimits, type StreamServer } from "./gossip-stream.ts";
 import { bindUdp, joinHostPort, splitHostPort, type HostPort, type UdpEndpoint } from "./udp.ts";
 
 /**
@@ -59,10 +59,14 @@ export class GossipShell {
   private closed = false;
   private udp!: UdpEndpoint;
   private streams!: StreamServer;
+  /** Frame size and time limits of every stream, both directions. */
+  private readonly streamLimits: StreamLimits;
 
   private constructor(private readonly options: GossipShellOptions) {
     this.metrics = new GossipMetrics(options.metrics);
     this.now = options.now ?? Date.now;
+    // A frame is a sealed stream payload: the core's limit plus the seal and the sender id.
+    this.streamLimits = { maxFrameBytes: (options.maxStreamBytes ?? 16 * 1024 * 1024) + SEAL_OVERHEAD + 255, timeoutMs: options.streamTimeoutMs ?? 10_000 };
   }
 
   /** Binds the sockets and starts the timer. */
@@ -72,10 +76,9 @@ export class GossipShell {
     shell.udp = await bindUdp(options.bind, (bytes, from) => shell.receiveDatagram(bytes, from), (error) => log.debug("gossip UDP socket error", { error: describeError(error) }));
     try {
       shell.streams = listenStreams({
+        ...shell.streamLimits,
         local: { host: options.bind.host, port: shell.udp.local.port },
         maxConcurrent: options.maxInboundStreams ?? 128,
-        maxFrameBytes: (options.maxStreamBytes ?? 16 * 1024 * 1024) + SEAL_OVERHEAD + 512,
-        timeoutMs: options.streamTimeoutMs ?? 10_000,
         handle: (request, from) => shell.serveStream(request, from),
         onStreamError: (reason, from) => {
           shell.metrics.stream("inbound", "failed");
@@ -207,10 +210,7 @@ export class GossipShell {
     try {
       const sealed = this.options.seal.seal(request.bytes);
       this.metrics.sent("tcp", sealed.length);
-      const frame = await requestOverStream(splitHostPort(request.to), sealed, {
-        maxFrameBytes: (this.options.maxStreamBytes ?? 16 * 1024 * 1024) + SEAL_OVERHEAD + 512,
-        timeoutMs: this.options.streamTimeoutMs ?? 10_000,
-      });
+      const frame = await requestOverStream(splitHostPort(request.to), sealed, this.streamLimits);
       if (frame) {
         this.metrics.received("tcp", frame.length);
         const opened = this.options.seal.open(frame);

@@ -137,8 +137,8 @@ async function measure(label: string, launch: Launcher, options: RunOptions): Pr
     const converged = await waitFor(() => nodes.every((node) => node.present.size === options.nodes - 1), { timeoutMs: 120_000, intervalMs: 100, what: `${label} cluster converged` });
     log(`${label}: ${options.nodes} nodes converged ${Math.round(converged)} ms after the last start`);
 
-    // Steady state: let the join traffic settle, then measure a window.
-    await Bun.sleep(5_000);
+    // Steady state: let the join traffic settle and the JIT warm up, then measure a window.
+    await Bun.sleep(10_000);
     const before = nodes.map((node) => ({ cpu: readProcess(node.child.pid).cpuSeconds, stats: node.lastStats() }));
     await Bun.sleep(options.steadySeconds * 1_000);
     const after = nodes.map((node) => ({ cpu: readProcess(node.child.pid).cpuSeconds, stats: node.lastStats(), rss: readProcess(node.child.pid).rssBytes }));
@@ -200,7 +200,7 @@ export const bench: Bench = {
   async run({ args, log }) {
     const { values } = parseArgs({
       args,
-      options: { nodes: { type: "string", default: "20" }, trials: { type: "string", default: "3" }, "steady-seconds": { type: "string", default: "30" } },
+      options: { nodes: { type: "string", default: "20" }, trials: { type: "string", default: "3" }, "steady-seconds": { type: "string", default: "60" } },
     });
     const options: RunOptions = { nodes: Number(values.nodes), trials: Number(values.trials), steadySeconds: Number(values["steady-seconds"]), log };
     if (!(options.nodes >= 4 && options.trials >= 1 && options.steadySeconds >= 5)) throw new Error("need --nodes >= 4, --trials >= 1, --steady-seconds >= 5");
