@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { connect } from "node:net";
-import { RaftCluster } from "../../../scripts/bench/raft-cluster.ts";
+import { RaftCluster } from "../../../scripts/bench/raft/cluster.ts";
 import { waitFor } from "../../../scripts/bench/lib/wait.ts";
 
 /** A write load that records exactly which writes were acknowledged. */

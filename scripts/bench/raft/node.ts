@@ -3,7 +3,7 @@
  * machine behind a small HTTP front. The raft benchmark and the real-process tests run three
  * or more of these on loopback.
  *
- *   bun scripts/bench/raft-node.ts --id a --data-dir DIR --raft 127.0.0.11:7370 --http 127.0.0.11:8080 \
+ *   bun scripts/bench/raft/node.ts --id a --data-dir DIR --raft 127.0.0.11:7370 --http 127.0.0.11:8080 \
  *     --peers a=127.0.0.11:7370,b=127.0.0.12:7370,c=127.0.0.13:7370 [--join] [--snapshot-threshold N]
  *
  * `--peers` lists the founding voters (this node included); with `--join` the node starts
@@ -17,15 +17,14 @@
  */
 import { Hono } from "hono";
 import { parseArgs } from "node:util";
-import { MetricsRegistry } from "../../core/api/metrics.ts";
-import { describeError, ShoalError } from "../../core/common/errors.ts";
-import { createLogger } from "../../core/common/log.ts";
-import { StoreCorruptError } from "../../core/store/errors.ts";
-import { encodeKvCommand, KvStateMachine, MAX_KEY_LENGTH } from "../../core/store/kv.ts";
-import { openReplica } from "../../core/store/open-replica.ts";
-import type { Replica } from "../../core/store/replica.ts";
-import type { KvResult } from "../../core/store/kv.ts";
-import { TcpTransport, type PeerAddress } from "../../core/transport/tcp.ts";
+import { MetricsRegistry } from "../../../core/api/metrics.ts";
+import { describeError, ShoalError } from "../../../core/common/errors.ts";
+import { createLogger } from "../../../core/common/log.ts";
+import { StoreCorruptError } from "../../../core/store/errors.ts";
+import { encodeKvCommand, KvStateMachine, MAX_KEY_LENGTH, type KvResult } from "../../../core/store/kv.ts";
+import { openReplica } from "../../../core/store/open-replica.ts";
+import type { Replica } from "../../../core/store/replica.ts";
+import { TcpTransport, type PeerAddress } from "../../../core/transport/tcp.ts";
 
 const { values } = parseArgs({
   options: {

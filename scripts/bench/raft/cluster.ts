@@ -1,18 +1,18 @@
 /**
- * A cluster of Shoal raft node processes (`raft-node.ts`) on loopback, each on its own
+ * A cluster of Shoal raft node processes (`node.ts`) on loopback, each on its own
  * 127.0.0.x address with its own data directory: started, killed with SIGKILL, restarted and
  * grown by the raft benchmark and the real-process tests.
  */
 import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { freePort } from "./lib/ports.ts";
-import { startProcess, type RunningProcess } from "./lib/spawn.ts";
-import { waitFor } from "./lib/wait.ts";
+import { freePort } from "../lib/ports.ts";
+import { startProcess, type RunningProcess } from "../lib/spawn.ts";
+import { waitFor } from "../lib/wait.ts";
 
-const root = join(import.meta.dir, "..", "..");
+const root = join(import.meta.dir, "..", "..", "..");
 const bun = join(root, "node_modules", ".bin", "bun");
-const nodeProgram = join(import.meta.dir, "raft-node.ts");
+const nodeProgram = join(import.meta.dir, "node.ts");
 
 /** Options of a cluster. */
 export interface RaftClusterOptions {
