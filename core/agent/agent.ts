@@ -6,7 +6,7 @@
  */
 import { mkdirSync } from "node:fs";
 import { Hono } from "hono";
-import { describeError } from "../common/errors.ts";
+import { ShoalError, describeError } from "../common/errors.ts";
 import type { LogLevel, Logger } from "../common/log.ts";
 import { createControlApp, type AgentStatus } from "../api/control.ts";
 import { createHealthApp, type NodeInfo } from "../api/health.ts";
@@ -67,7 +67,11 @@ export class Agent {
   /** Starts an agent; on any failure everything already started is stopped again. */
   static async start(options: AgentOptions): Promise<Agent> {
     const { config } = options;
-    mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
+    try {
+      mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
+    } catch (error) {
+      throw new ShoalError("data_dir_unusable", `cannot create data dir ${config.dataDir}: ${describeError(error)}`, { dataDir: config.dataDir });
+    }
     const lock = acquireDataDirLock(config.dataDir);
     let agent: Agent | undefined;
     try {

@@ -40,6 +40,13 @@ describe("dist/shoal with bad configuration", () => {
     expect(result.stderr).toMatch(/^shoal agent: cannot read config file \/nonexistent\/shoal.json: /);
   });
 
+  test("a data dir that cannot be created exits 1 naming it", () => {
+    const notADirectory = configFile("{}");
+    const result = runShoal(["agent", "--data-dir", join(notADirectory, "data")]);
+    expect(result.exitCode).toBe(1);
+    expect(result.stderr).toMatch(/^shoal agent: cannot create data dir \S+shoal.json\/data: /);
+  });
+
   test("a bad SHOAL_* variable exits 3 naming the variable", () => {
     const result = runShoal(["agent", "--print-config"], { SHOAL_LOG_FORMAT: "yaml" });
     expect(result.exitCode).toBe(3);
