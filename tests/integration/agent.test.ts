@@ -154,6 +154,16 @@ describe("agent lifecycle across restarts", () => {
     expect(await second.stop()).toBe(0);
   }, 60_000);
 
+  test("after kill -9, the lock and socket left behind do not stop the next agent", async () => {
+    const first = await startAgent();
+    expect(await first.stop("SIGKILL")).not.toBe(0);
+    expect(existsSync(join(first.dataDir, "shoal.lock"))).toBe(true);
+    expect(runShoal(["status", "--data-dir", first.dataDir]).exitCode).toBe(5);
+    const second = await startAgent({ dataDir: first.dataDir });
+    expect(runShoal(["status", "--data-dir", first.dataDir]).exitCode).toBe(0);
+    expect(await second.stop()).toBe(0);
+  }, 60_000);
+
   test("a health port already in use fails with exit 1 and names the address", async () => {
     const holder = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: () => new Response("busy") });
     try {
