@@ -1,0 +1,192 @@
+/**
+ * Raft: three Shoal raft nodes (real processes, loopback, fsync, the KV state machine behind
+ * its HTTP front) against three etcd members (Debian's etcd-server) in the same run.
+ *
+ * Writes: one closed-loop load generator (Bun fetch, keep-alive) sends 256-byte values to each
+ * system's leader — Shoal's `PUT /kv/:key`, etcd's JSON gateway `POST /v3/kv/put` — at 1, 16,
+ * 64 and 256 concurrent clients; rows give writes/s and p50/p99 latency.
+ * Failover: kill -9 the leader, then start a write to a surviving member every 10 ms until one
+ * succeeds; the time from the kill to that success, median of N rounds (the killed member is
+ * restarted and the cluster settles between rounds). Both systems run their default election
+ * settings (Shoal: 100 ms tick, 5-tick election timeout randomized to 0.5–1 s; etcd: 100 ms
+ * heartbeat, 1 s election timeout randomized to 1–2 s).
+ *
+ * Flags: `--seconds S` per concurrency level (default 5), `--failovers N` (default 10),
+ * `--clients 1,16,64,256`.
+ */
+import { parseArgs } from "node:util";
+import { ensureCommand, median, percentile, row, type Bench, type BenchContext, type BenchRow } from "./lib/index.ts";
+import { RaftCluster } from "./raft/cluster.ts";
+import { EtcdCluster, etcdPutBody } from "./raft/etcd-cluster.ts";
+
+const VALUE = new Uint8Array(256).fill(0x61);
+
+/** One system under test, as the load generator sees it. */
+interface System {
+  name: string;
+  /** The current leader's client URL. */
+  leaderUrl(): Promise<string>;
+  /** Client URLs of the running members. */
+  liveUrls(): string[];
+  /** One write; true when it was acknowledged. */
+  put(url: string, key: string): Promise<boolean>;
+  /** SIGKILLs the leader. */
+  killLeader(): Promise<void>;
+  /** Restarts what `killLeader` killed and waits until the cluster is whole again. */
+  heal(): Promise<void>;
+}
+
+async function ok(response: Promise<Response>): Promise<boolean> {
+  try {
+    const answer = await response;
+    await answer.arrayBuffer();
+    return answer.ok;
+  } catch {
+    return false;
+  }
+}
+
+function shoalSystem(cluster: RaftCluster): System {
+  let killed: string | undefined;
+  return {
+    name: "shoal",
+    leaderUrl: async () => cluster.get(await cluster.leader()).url,
+    liveUrls: () => [...cluster.nodes.values()].filter((node) => node.process).map((node) => node.url),
+    put: (url, key) => ok(fetch(`${url}/kv/${key}`, { method: "PUT", body: VALUE, signal: AbortSignal.timeout(10_000) })),
+    async killLeader() {
+      killed = await cluster.leader();
+      await cluster.kill(killed);
+    },
+    async heal() {
+      if (killed) cluster.restart(killed);
+      await cluster.leader(30_000);
+    },
+  };
+}
+
+function etcdSystem(cluster: EtcdCluster): System {
+  let killed: (typeof cluster.members)[number] | undefined;
+  return {
+    name: "etcd",
+    leaderUrl: async () => (await cluster.leader()).url,
+    liveUrls: () => cluster.members.filter((member) => member.process).map((member) => member.url),
+    put: (url, key) => ok(fetch(`${url}/v3/kv/put`, { method: "POST", body: etcdPutBody(key, VALUE), headers: { "content-type": "application/json" }, signal: AbortSignal.timeout(10_000) })),
+    async killLeader() {
+      killed = await cluster.leader();
+      await cluster.kill(killed);
+    },
+    async heal() {
+      if (killed) await cluster.restart(killed);
+      await cluster.leader(30_000);
+    },
+  };
+}
+
+interface LoadResult {
+  writesPerSecond: number;
+  p50: number;
+  p99: number;
+  errors: number;
+}
+
+/** Closed loop: `clients` concurrent writers, each sending its next write when the last one is acknowledged. */
+async function closedLoop(system: System, url: string, clients: number, durationMs: number, tag: string): Promise<LoadResult> {
+  const latencies: number[] = [];
+  let errors = 0;
+  const started = performance.now();
+  const deadline = started + durationMs;
+  await Promise.all(Array.from({ length: clients }, async (_, client) => {
+    for (let i = 0; performance.now() < deadline; i++) {
+      const sent = performance.now();
+      if (await system.put(url, `${tag}-${client}-${i}`)) latencies.push(performance.now() - sent);
+      else errors++;
+    }
+  }));
+  const elapsedSeconds = (performance.now() - started) / 1000;
+  return { writesPerSecond: latencies.length / elapsedSeconds, p50: percentile(latencies, 50), p99: percentile(latencies, 99), errors };
+}
+
+/** Kills the leader and measures until a write to a surviving member succeeds. */
+async function failoverOnce(system: System, round: number): Promise<number> {
+  await system.killLeader();
+  const killedAt = performance.now();
+  const survivors = system.liveUrls();
+  const recovered = await new Promise<number>((resolve) => {
+    let done = false;
+    let attempt = 0;
+    const probe = setInterval(() => {
+      if (done) return;
+      const url = survivors[attempt % survivors.length] as string;
+      void system.put(url, `failover-${round}-${attempt++}`).then((success) => {
+        if (success && !done) {
+          done = true;
+          clearInterval(probe);
+          resolve(performance.now() - killedAt);
+        }
+      });
+    }, 10);
+  });
+  await system.heal();
+  return recovered;
+}
+
+async function measure(system: System, levels: number[], seconds: number, failovers: number, log: BenchContext["log"]) {
+  const load = new Map<number, LoadResult>();
+  const leader = await system.leaderUrl();
+  await closedLoop(system, leader, 16, 1000, `${system.name}-warmup`);
+  for (const clients of levels) {
+    const result = await closedLoop(system, leader, clients, seconds * 1000, `${system.name}-c${clients}`);
+    log(`${system.name} ${clients} clients: ${Math.round(result.writesPerSecond)} writes/s, p50 ${result.p50.toFixed(2)} ms, p99 ${result.p99.toFixed(2)} ms, ${result.errors} errors`);
+    load.set(clients, result);
+  }
+  const failoverMs: number[] = [];
+  for (let round = 0; round < failovers; round++) {
+    failoverMs.push(await failoverOnce(system, round));
+    log(`${system.name} failover ${round + 1}/${failovers}: ${Math.round(failoverMs.at(-1) as number)} ms`);
+  }
+  return { load, failoverMs };
+}
+
+/** The raft benchmark. */
+export const bench: Bench = {
+  description: "Shoal raft (3 processes, fsync, KV over HTTP) vs etcd 3-member cluster: writes/s, p50/p99 at 1-256 clients, leader failover",
+  async run({ args, log }) {
+    const { values } = parseArgs({
+      args,
+      options: { seconds: { type: "string", default: "5" }, failovers: { type: "string", default: "10" }, clients: { type: "string", default: "1,16,64,256" } },
+      allowPositionals: true,
+      strict: false,
+    });
+    const seconds = Number(values.seconds);
+    const failovers = Number(values.failovers);
+    const levels = String(values.clients).split(",").map(Number);
+
+    const etcdBinary = ensureCommand("etcd", "etcd-server", log);
+    const shoal = new RaftCluster({ size: 3 });
+    const etcd = etcdBinary ? new EtcdCluster(etcdBinary) : undefined;
+    try {
+      await shoal.start();
+      await etcd?.start();
+      log("both clusters up; measuring Shoal, then etcd");
+      const ours = await measure(shoalSystem(shoal), levels, seconds, failovers, log);
+      const theirs = etcd ? await measure(etcdSystem(etcd), levels, seconds, failovers, log) : undefined;
+      const rows: BenchRow[] = [];
+      const peerName = etcd ? "etcd 3.4 (etcd-server)" : null;
+      for (const clients of levels) {
+        const a = ours.load.get(clients) as LoadResult;
+        const b = theirs?.load.get(clients);
+        const scenario = `3 nodes, ${clients} client${clients === 1 ? "" : "s"}, 256 B puts`;
+        rows.push(row({ case: scenario, metric: "throughput", unit: "writes/s", better: "higher", shoal: a.writesPerSecond, peer: b?.writesPerSecond ?? null, peerName }));
+        rows.push(row({ case: scenario, metric: "latency p50", unit: "ms", better: "lower", shoal: a.p50, peer: b?.p50 ?? null, peerName }));
+        rows.push(row({ case: scenario, metric: "latency p99", unit: "ms", better: "lower", shoal: a.p99, peer: b?.p99 ?? null, peerName }));
+      }
+      const failoverCase = `kill -9 leader, default election settings, median of ${failovers}`;
+      rows.push(row({ case: failoverCase, metric: "time to first successful write", unit: "ms", better: "lower", shoal: median(ours.failoverMs), peer: theirs ? median(theirs.failoverMs) : null, peerName }));
+      rows.push(row({ case: failoverCase, metric: "worst round", unit: "ms", better: "lower", shoal: Math.max(...ours.failoverMs), peer: theirs ? Math.max(...theirs.failoverMs) : null, peerName }));
+      return rows;
+    } finally {
+      await shoal.stop();
+      await etcd?.stop();
+    }
+  },
+};
