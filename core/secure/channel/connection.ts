@@ -44,7 +44,10 @@ export interface SecureConnection {
   send(payload: Uint8Array): boolean;
   /** Sets the handler of incoming messages; messages that arrived before it was set are delivered to it first. */
   onMessage(handler: (payload: Uint8Array) => void): void;
-  /** Sets the handler called once on close: with the rejection that caused it, or undefined for an orderly close. */
+  /**
+   * Sets the handler called once on close: with the rejection that caused it (`fromPeer` when
+   * the peer refused and said why), or undefined for an orderly close.
+   */
   onClose(handler: (rejection: Rejection | undefined) => void): void;
   /** Closes the connection; idempotent. */
   close(): void;
@@ -143,6 +146,7 @@ export class ChannelDriver {
     }
     const step = this.options.handshake.receive(message, this.options.now());
     if (step.kind === "rejected") {
+      if (step.notice) this.options.stream.write(encodeFrame(step.notice));
       this.reject(step.rejection);
       return;
     }
@@ -162,16 +166,31 @@ export class ChannelDriver {
 
   private onFrame(connection: Connection, frame: Uint8Array): void {
     const result = connection.session.open(frame);
-    if (result.ok) connection.deliver(result.payload);
-    else this.reject(result.rejection);
+    if (result.kind === "message") {
+      connection.deliver(result.payload);
+    } else if (result.kind === "notice") {
+      this.options.metrics.onRefusedByPeer(result.rejection.reason);
+      this.options.logger.warn("the peer refused the secure channel", { ...this.describe(), reason: result.rejection.reason, detail: result.rejection.message });
+      this.shutDown({ ...result.rejection, fromPeer: true }, new ChannelRejectedError(result.rejection));
+    } else {
+      this.reject(result.rejection);
+    }
   }
 
+  /** Counts and logs a refusal, tells an established peer why, and closes. */
   private reject(rejection: Rejection): void {
-    if (this.state.phase === "closed") return;
+    const state = this.state;
+    if (state.phase === "closed") return;
     this.options.metrics.onRejected(rejection.reason);
-    const peer = this.state.phase === "open" && this.state.connection.peer.kind === "member" ? this.state.connection.peer.certificate.nodeId : undefined;
-    this.options.logger.warn("secure channel rejected; closing the connection", { side: this.options.side, remote: this.options.remoteAddress, peer, reason: rejection.reason, detail: rejection.message });
+    this.options.logger.warn("secure channel rejected; closing the connection", { ...this.describe(), reason: rejection.reason, detail: rejection.message });
+    if (state.phase === "open") this.options.stream.write(encodeFrame(state.connection.session.sealNotice(rejection)));
     this.shutDown(rejection, new ChannelRejectedError(rejection, { remote: this.options.remoteAddress }));
+  }
+
+  /** Log fields naming this connection. */
+  private describe(): Record<string, unknown> {
+    const peer = this.state.phase === "open" && this.state.connection.peer.kind === "member" ? this.state.connection.peer.certificate.nodeId : undefined;
+    return { side: this.options.side, remote: this.options.remoteAddress, peer };
   }
 
   /** Closes the stream once and tells whoever is waiting: the dialler during the handshake, the application after. */

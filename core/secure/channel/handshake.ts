@@ -108,8 +108,12 @@ export type HandshakeStep =
   | { kind: "continue"; message: Uint8Array }
   /** The channel is up; send `message` first when present. */
   | { kind: "established"; message?: Uint8Array; channel: Established }
-  /** The peer is refused; close the connection. */
-  | { kind: "rejected"; rejection: Rejection };
+  /**
+   * The peer is refused; close the connection. A responder refusing the finish message adds a
+   * sealed `notice` frame to send first: XX completes at the initiator one message earlier, so
+   * the initiator already holds an open channel and learns from the notice why it is refused.
+   */
+  | { kind: "rejected"; rejection: Rejection; notice?: Uint8Array };
 
 /** Either side of a handshake, from the shell's point of view. */
 export interface Handshake {
@@ -234,13 +238,25 @@ export class ResponderHandshake implements Handshake {
   }
 
   private onFinish(message: Uint8Array, now: number): HandshakeStep {
-    const { options, transcript } = this;
     const sealed = decoded(() => decodeFinish(message));
-    const signedHash = transcript.handshakeHash;
-    const opened = transcript.decryptAndHash(sealed);
+    const signedHash = this.transcript.handshakeHash;
+    const opened = this.transcript.decryptAndHash(sealed);
     if (opened === undefined) throw new Refusal("tampered", "the initiator's proof does not open: altered in flight or keys differ");
-    const proof = decoded(() => decodeInitiatorProof(opened));
+    const keys = this.transcript.split();
+    const session = new ChannelSession(keys.responderToInitiator, keys.initiatorToResponder);
+    const step = attempt(() => this.identify(opened, signedHash, now, session));
+    if (step.kind === "rejected") {
+      const notice = session.sealNotice(step.rejection);
+      session.close();
+      return { ...step, notice };
+    }
+    return step;
+  }
 
+  /** Checks the initiator's opened proof: a certificate and transcript signature, or a joiner's empty proof. */
+  private identify(opened: Uint8Array, signedHash: Uint8Array, now: number, session: ChannelSession): HandshakeStep {
+    const { options } = this;
+    const proof = decoded(() => decodeInitiatorProof(opened));
     let peer: Peer;
     if (proof === undefined) {
       if (!options.admitJoiners) throw new Refusal("certificateRequired", "the initiator presented no certificate and joins are not accepted here");
@@ -250,16 +266,9 @@ export class ResponderHandshake implements Handshake {
       checkSignature(concatBytes(INITIATOR_LABEL, signedHash, nacl.hash(proof.certificate)), proof.signature, certificate.fields);
       peer = { kind: "member", certificate: certificate.fields };
     }
-    const keys = transcript.split();
     return {
       kind: "established",
-      channel: {
-        peer,
-        clusterId: options.clusterId,
-        rootPublicKey: options.rootPublicKey,
-        handshakeHash: transcript.handshakeHash,
-        session: new ChannelSession(keys.responderToInitiator, keys.initiatorToResponder),
-      },
+      channel: { peer, clusterId: options.clusterId, rootPublicKey: options.rootPublicKey, handshakeHash: this.transcript.handshakeHash, session },
     };
   }
 }

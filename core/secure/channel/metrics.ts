@@ -8,15 +8,20 @@ export type ChannelSide = "initiator" | "responder";
 /** Counters and gauges of every secure connection of one agent. */
 export class ChannelMetrics {
   private readonly rejected: Counter;
+  private readonly refusedByPeer: Counter;
   private readonly established: Counter;
   private readonly open: Gauge;
 
   constructor(registry: MetricsRegistry) {
     this.rejected = registry.counter("shoal_secure_channel_rejected_total", "Secure channel handshakes and frames rejected, by reason; each closed its connection.", ["reason"]);
+    this.refusedByPeer = registry.counter("shoal_secure_channel_refused_by_peer_total", "Secure channels the peer refused with a notice, by the peer's reason (an expired or revoked certificate shows here).", ["reason"]);
     this.established = registry.counter("shoal_secure_channel_established_total", "Secure channel handshakes completed, by side.", ["side"]);
     this.open = registry.gauge("shoal_secure_channel_open_connections", "Secure connections currently established.");
     // Series exist from the start, so a dashboard shows a zero rather than nothing.
-    for (const reason of REJECT_REASONS) this.rejected.inc({ reason }, 0);
+    for (const reason of REJECT_REASONS) {
+      this.rejected.inc({ reason }, 0);
+      this.refusedByPeer.inc({ reason }, 0);
+    }
     for (const side of ["initiator", "responder"] as const) this.established.inc({ side }, 0);
     this.open.inc({}, 0);
   }
@@ -24,6 +29,11 @@ export class ChannelMetrics {
   /** A connection was refused or closed on a bad frame. */
   onRejected(reason: RejectReason): void {
     this.rejected.inc({ reason });
+  }
+
+  /** The peer refused a channel and said why. */
+  onRefusedByPeer(reason: RejectReason): void {
+    this.refusedByPeer.inc({ reason });
   }
 
   /** A handshake completed. */

@@ -58,6 +58,8 @@ export const REJECT_REASONS: readonly RejectReason[] = [
 export interface Rejection {
   reason: RejectReason;
   message: string;
+  /** True when the peer refused the channel and sent this notice; absent when this side refused. */
+  fromPeer?: boolean;
 }
 
 /** A channel was refused or closed on a rejection; thrown by the connection shell's `dial`. */

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { Socket } from "bun";
 import { MetricsRegistry } from "../../../core/api/metrics.ts";
 import { ShoalError } from "../../../core/common/errors.ts";
-import { ChannelRejectedError } from "../../../core/secure/channel/rejection.ts";
+import { ChannelRejectedError, type Rejection } from "../../../core/secure/channel/rejection.ts";
 import { InitiatorHandshake, type NodeIdentity } from "../../../core/secure/channel/handshake.ts";
 import type { ChannelSession } from "../../../core/secure/channel/session.ts";
 import { dialSecure, listenSecure, type SecureListener } from "../../../core/secure/channel/socket.ts";
@@ -194,6 +194,9 @@ describe("secure channel over TCP", () => {
       const { raw, session } = await RawClient.established(port, worker);
       for (const frame of misuse(session)) raw.write(encodeFrame(frame));
       expect(await waitFor(() => raw.closed)).toBe(true);
+      // The server said why before closing: its last frame is a sealed notice (after any echo of a valid frame).
+      const answers = raw.frames.splice(0).map((frame) => session.open(frame));
+      expect(answers.at(-1)).toMatchObject({ kind: "notice", rejection: { reason } });
       await expectRejectedThenServing(reason, before);
     }, 15_000);
   }
@@ -220,9 +223,10 @@ describe("secure channel over TCP", () => {
   test("expired and revoked certificates are refused with their reasons", async () => {
     for (const [reason, identity] of [["expired", expired], ["revoked", removed]] as const) {
       const before = rejected(reason);
-      // XX finishes at the initiator first, so the dial succeeds and the connection then closes.
+      // XX finishes at the initiator first, so the dial succeeds; the responder's notice then says why it closes.
       const connection = await dial(port, identity);
-      expect(await waitFor(() => connection.closed)).toBe(true);
+      const closedWith = new Promise<Rejection | undefined>((resolve) => connection.onClose(resolve));
+      expect(await closedWith).toMatchObject({ reason, fromPeer: true });
       await expectRejectedThenServing(reason, before);
     }
   }, 15_000);

@@ -130,15 +130,16 @@ describe("secure connection driver", () => {
     ["reordered", (chunks: Uint8Array[]) => [...chunks].reverse()],
   ] as const) {
     test(`a ${name} frame is rejected as ${name}, counted, and closes both ends`, () => {
-      const { client, responder, initiator, pump, rejected } = established();
+      const { client, responder, initiator, pump, rejected, registry } = established();
       client.send(text("one"));
       client.send(text("two"));
       pump(alter);
       expect(responder.closedWith).toEqual([expect.objectContaining({ reason: name })]);
       expect(rejected(name)).toBe(1);
       expect(responder.closed).toBe(true);
-      expect(initiator.closedWith).toEqual([undefined]);
+      expect(initiator.closedWith).toEqual([expect.objectContaining({ reason: name, fromPeer: true })]);
       expect(client.closed).toBe(true);
+      expect(registry.render()).toContain(`shoal_secure_channel_refused_by_peer_total{reason="${name}"} 1`);
     });
   }
 
@@ -184,8 +185,8 @@ describe("secure connection driver", () => {
     const refused = link({ initiatorIdentity: undefined, admitJoiners: false });
     refused.pump();
     expect(refused.rejected("certificateRequired")).toBe(1);
-    // XX finishes at the initiator first: its connection opens, then closes when the responder refuses.
-    expect(refused.initiator.closedWith).toEqual([undefined]);
+    // XX finishes at the initiator first: its connection opens, then closes on the responder's notice.
+    expect(refused.initiator.closedWith).toEqual([expect.objectContaining({ reason: "certificateRequired", fromPeer: true })]);
     const admitted = link({ initiatorIdentity: undefined });
     admitted.pump();
     expect(admitted.responder.connection?.peer).toEqual({ kind: "joining" });

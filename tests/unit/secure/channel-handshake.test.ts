@@ -38,7 +38,7 @@ function responderFor(node: TestNode, options: Partial<ResponderOptions> = {}, f
 /** Where a handshake ended: both channels, or who refused and why. */
 type Outcome =
   | { ok: true; initiator: Established; responder: Established; messages: Uint8Array[] }
-  | { ok: false; by: "initiator" | "responder"; reason: string; message: string };
+  | { ok: false; by: "initiator" | "responder"; reason: string; message: string; notice?: Uint8Array; initiator?: Established };
 
 /** Runs a handshake to its end; `tamper` may rewrite each message in flight (index 0 = hello). */
 function run(initiator: InitiatorHandshake, responder: ResponderHandshake, tamper: (message: Uint8Array, index: number) => Uint8Array = (m) => m, now = NOW): Outcome {
@@ -48,16 +48,16 @@ function run(initiator: InitiatorHandshake, responder: ResponderHandshake, tampe
     messages.push(sent);
     return sent;
   };
-  const fail = (by: "initiator" | "responder", step: HandshakeStep): Outcome => {
+  const fail = (by: "initiator" | "responder", step: HandshakeStep, initiator?: Established): Outcome => {
     if (step.kind !== "rejected") throw new Error(`${by} neither finished nor refused: ${step.kind}`);
-    return { ok: false, by, ...step.rejection };
+    return { ok: false, by, ...step.rejection, notice: step.notice, initiator };
   };
   const reply = responder.receive(carry(initiator.start()), now);
   if (reply.kind !== "continue") return fail("responder", reply);
   const done = initiator.receive(carry(reply.message), now);
   if (done.kind !== "established" || done.message === undefined) return fail("initiator", done);
   const accepted = responder.receive(carry(done.message), now);
-  if (accepted.kind !== "established") return fail("responder", accepted);
+  if (accepted.kind !== "established") return fail("responder", accepted, done.channel);
   return { ok: true, initiator: done.channel, responder: accepted.channel, messages };
 }
 
@@ -79,8 +79,8 @@ describe("secure channel handshake", () => {
 
     const toResponder = outcome.responder.session.open(outcome.initiator.session.seal(text("ping")));
     const toInitiator = outcome.initiator.session.open(outcome.responder.session.seal(text("pong")));
-    expect(toResponder).toEqual({ ok: true, payload: text("ping") });
-    expect(toInitiator).toEqual({ ok: true, payload: text("pong") });
+    expect(toResponder).toEqual({ kind: "message", payload: text("ping") });
+    expect(toInitiator).toEqual({ kind: "message", payload: text("pong") });
   });
 
   test("certificates travel sealed: only the hello is readable on the wire", () => {
@@ -108,7 +108,7 @@ describe("secure channel handshake", () => {
     expect(outcome.initiator.peer).toEqual({ kind: "member", certificate: manager.fields });
     expect(outcome.initiator.clusterId).toBe(cluster.clusterId);
     expect(outcome.initiator.rootPublicKey).toEqual(cluster.rootPublicKey);
-    expect(outcome.responder.session.open(outcome.initiator.session.seal(text("join")))).toEqual({ ok: true, payload: text("join") });
+    expect(outcome.responder.session.open(outcome.initiator.session.seal(text("join")))).toEqual({ kind: "message", payload: text("join") });
   });
 
   test("a responder that admits no joiners refuses an initiator without a certificate", () => {
@@ -158,6 +158,15 @@ describe("secure channel handshake", () => {
     expect(refusal(run(initiatorFor(worker), responderFor(expired)))).toEqual({ by: "initiator", reason: "expired" });
     expect(refusal(run(initiatorFor(early), responderFor(manager)))).toEqual({ by: "responder", reason: "notYetValid" });
     expect(refusal(run(initiatorFor(worker), responderFor(manager), undefined, manager.fields.notAfter))).toEqual({ by: "initiator", reason: "expired" });
+  });
+
+  test("a responder refusing the finish sends a sealed notice the initiator's open channel reads", () => {
+    const revoked = new Set([worker.fields.serial]);
+    const outcome = run(initiatorFor(worker), responderFor(manager, { revoked }));
+    if (outcome.ok || !outcome.notice || !outcome.initiator) throw new Error("expected a refusal with a notice");
+    expect(outcome.initiator.session.open(outcome.notice)).toMatchObject({ kind: "notice", rejection: { reason: "revoked" } });
+    const early = run(initiatorFor(worker), responderFor(manager), (message, index) => (index === 0 ? message.subarray(0, 5) : message));
+    expect(early).toMatchObject({ ok: false, by: "responder", notice: undefined });
   });
 
   test("revoked certificates are refused on either side", () => {
