@@ -4,13 +4,15 @@
 export interface ChannelConfig {
   /**
    * Time a peer has, from the TCP connection, to finish the handshake; a peer that stalls is
-   * dropped and counted as `timeout`. Default 10 s.
+   * dropped and counted as `timeout`. A dial also gives up when the TCP connection itself takes
+   * this long. Default 10 s.
    */
   handshakeTimeoutMs: number;
   /**
    * Largest payload one frame carries, either way (a sealed frame adds `FRAME_OVERHEAD` bytes).
    * `send` refuses bigger payloads; a peer announcing a bigger frame is rejected as `oversized`
-   * before any of it is buffered. Default 4 MiB.
+   * before any of it is buffered. Default 16 MiB, the Raft transport's frame size (a 1 MiB entry
+   * batch or snapshot chunk fits with room).
    */
   maxFrameBytes: number;
   /**
@@ -23,7 +25,7 @@ export interface ChannelConfig {
 /** The defaults of every `ChannelConfig` field. */
 export const DEFAULT_CHANNEL_CONFIG: Readonly<ChannelConfig> = {
   handshakeTimeoutMs: 10_000,
-  maxFrameBytes: 4 * 1024 * 1024,
+  maxFrameBytes: 16 * 1024 * 1024,
   maxHandshakeMessageBytes: 16 * 1024,
 };
 

@@ -157,6 +157,7 @@ export class InitiatorHandshake implements Handshake {
     const reply = decoded(() => decodeReply(message));
     transcript.mixHash(reply.ephemeral);
     transcript.mixKey(sharedSecret(this.ephemeral.secretKey, reply.ephemeral));
+    this.ephemeral.secretKey.fill(0);
     const signedHash = transcript.handshakeHash;
     const opened = transcript.decryptAndHash(reply.sealed);
     if (opened === undefined) throw new Refusal("tampered", "the responder's proof does not open: altered in flight or keys differ");
@@ -169,15 +170,14 @@ export class InitiatorHandshake implements Handshake {
       throw new Refusal("wrongCluster", `the responder belongs to cluster ${proof.clusterId}, not ${options.clusterId}`);
     }
     const certificate = verified(proof.certificate, { rootPublicKey: proof.rootPublicKey, clusterId: proof.clusterId, now, revoked: options.revoked });
-    const signed = concatBytes(RESPONDER_LABEL, signedHash, nacl.hash(utf8.encode(proof.clusterId)), proof.rootPublicKey, nacl.hash(proof.certificate));
-    checkSignature(signed, proof.signature, certificate.fields);
+    checkSignature(responderSigned(signedHash, proof), proof.signature, certificate.fields);
     if (options.expectedPeerId !== undefined && certificate.fields.nodeId !== options.expectedPeerId) {
       throw new Refusal("unexpectedPeer", `dialled ${options.expectedPeerId} but reached ${certificate.fields.nodeId}`);
     }
 
     const ownProof = options.identity && {
       certificate: options.identity.certificate,
-      signature: nacl.sign.detached(concatBytes(INITIATOR_LABEL, transcript.handshakeHash, nacl.hash(options.identity.certificate)), options.identity.signingSecretKey),
+      signature: nacl.sign.detached(initiatorSigned(transcript.handshakeHash, options.identity.certificate), options.identity.signingSecretKey),
     };
     const finish = encodeFinish(transcript.encryptAndHash(encodeInitiatorProof(ownProof)));
     const keys = transcript.split();
@@ -226,14 +226,10 @@ export class ResponderHandshake implements Handshake {
     const ephemeral = ephemeralKeyPair(options.randomBytes);
     transcript.mixHash(ephemeral.publicKey);
     transcript.mixKey(sharedSecret(ephemeral.secretKey, hello.ephemeral));
-    const { certificate, signingSecretKey } = options.identity;
-    const signed = concatBytes(RESPONDER_LABEL, transcript.handshakeHash, nacl.hash(utf8.encode(options.clusterId)), options.rootPublicKey, nacl.hash(certificate));
-    const proof = encodeResponderProof({
-      clusterId: options.clusterId,
-      rootPublicKey: options.rootPublicKey,
-      certificate,
-      signature: nacl.sign.detached(signed, signingSecretKey),
-    });
+    ephemeral.secretKey.fill(0);
+    const identity = { clusterId: options.clusterId, rootPublicKey: options.rootPublicKey, certificate: options.identity.certificate };
+    const signature = nacl.sign.detached(responderSigned(transcript.handshakeHash, identity), options.identity.signingSecretKey);
+    const proof = encodeResponderProof({ ...identity, signature });
     return { kind: "continue", message: encodeReply({ ephemeral: ephemeral.publicKey, sealed: transcript.encryptAndHash(proof) }) };
   }
 
@@ -263,7 +259,7 @@ export class ResponderHandshake implements Handshake {
       peer = { kind: "joining" };
     } else {
       const certificate = verified(proof.certificate, { rootPublicKey: options.rootPublicKey, clusterId: options.clusterId, now, revoked: options.revoked });
-      checkSignature(concatBytes(INITIATOR_LABEL, signedHash, nacl.hash(proof.certificate)), proof.signature, certificate.fields);
+      checkSignature(initiatorSigned(signedHash, proof.certificate), proof.signature, certificate.fields);
       peer = { kind: "member", certificate: certificate.fields };
     }
     return {
@@ -276,6 +272,19 @@ export class ResponderHandshake implements Handshake {
 /** The pin of a root public key, as join tokens carry it. */
 export function rootPinOf(rootPublicKey: Uint8Array): Uint8Array {
   return sha256(rootPublicKey);
+}
+
+/**
+ * The bytes a responder signs: its role label, the transcript so far (both ephemerals) and what
+ * it claims: cluster, root and certificate. Every part has a fixed length, so the layout is unambiguous.
+ */
+function responderSigned(transcriptHash: Uint8Array, claim: { clusterId: string; rootPublicKey: Uint8Array; certificate: Uint8Array }): Uint8Array {
+  return concatBytes(RESPONDER_LABEL, transcriptHash, nacl.hash(utf8.encode(claim.clusterId)), claim.rootPublicKey, nacl.hash(claim.certificate));
+}
+
+/** The bytes an initiator signs: its role label, the transcript so far (including the responder's proof) and its certificate. */
+function initiatorSigned(transcriptHash: Uint8Array, certificate: Uint8Array): Uint8Array {
+  return concatBytes(INITIATOR_LABEL, transcriptHash, nacl.hash(certificate));
 }
 
 function ephemeralKeyPair(randomBytes: (length: number) => Uint8Array): nacl.BoxKeyPair {

@@ -69,6 +69,11 @@ export function dialSecure(options: DialSecureOptions): Promise<SecureConnection
   const remoteAddress = `${options.host}:${options.port}`;
   return new Promise((resolve, reject) => {
     const handshake = new InitiatorHandshake({ ...options.credentials, randomBytes: shared.randomBytes, revoked: shared.revoked() });
+    let abandoned = false;
+    const connectTimer = setTimeout(() => {
+      abandoned = true;
+      reject(new ShoalError("secure_channel_unreachable", `no connection to ${remoteAddress} within ${shared.config.handshakeTimeoutMs} ms`, { remote: remoteAddress }));
+    }, shared.config.handshakeTimeoutMs);
     Bun.connect<SocketSlot>({
       hostname: options.host,
       port: options.port,
@@ -76,11 +81,17 @@ export function dialSecure(options: DialSecureOptions): Promise<SecureConnection
       socket: {
         ...socketEvents(shared.logger),
         open(socket) {
+          clearTimeout(connectTimer);
+          if (abandoned) {
+            socket.end();
+            return;
+          }
           const stream = new SocketStream(socket);
           socket.data = { stream };
           socket.data.driver = driverFor("initiator", shared, stream, remoteAddress, handshake, resolve, reject, handshake.start());
         },
         connectError(_socket, error) {
+          clearTimeout(connectTimer);
           reject(new ShoalError("secure_channel_unreachable", `cannot connect to ${remoteAddress}: ${error.message}`, { remote: remoteAddress }));
         },
       },
