@@ -94,7 +94,7 @@ export class NetworkDb implements Delegate {
   private outbox: OutboundMessage[] = [];
   private nextGossipAt: number;
   private nextReapAt: number;
-  private readonly counters: NetworkDbStats = {
+  private readonly counters: Omit<NetworkDbStats, "visibleEntries" | "hiddenEntries" | "tombstones"> = {
     messagesReceived: 0,
     malformedDropped: 0,
     notAttachedDropped: 0,
@@ -210,9 +210,17 @@ export class NetworkDb implements Delegate {
     return this.attachments.attachedTo(network).filter((node) => node === this.self || this.peers.isAlive(node));
   }
 
-  /** A snapshot of the counters. */
+  /** A snapshot of the counters and of how many entries are visible, hidden and deleted. */
   stats(): NetworkDbStats {
-    return { ...this.counters };
+    let visibleEntries = 0;
+    let hiddenEntries = 0;
+    let tombstones = 0;
+    for (const entry of this.entries.where(() => true)) {
+      if (entry.reapAt !== null) tombstones += 1;
+      else if (this.view(entry) === undefined) hiddenEntries += 1;
+      else visibleEntries += 1;
+    }
+    return { ...this.counters, visibleEntries, hiddenEntries, tombstones };
   }
 
   // ---- Membership input ------------------------------------------------------------------
@@ -383,6 +391,10 @@ export class NetworkDb implements Delegate {
   private applyRemote(network: string, record: EntryRecord, rebroadcast: boolean): void {
     this.clock.witness(record.ltime);
     if (record.owner === this.self) return this.applyOwnEcho(network, record);
+    if (this.peers.isReaped(record.owner)) {
+      this.counters.staleEntriesIgnored += 1;
+      return;
+    }
     const attachment = this.attachments.get(record.owner, network);
     if (attachment !== undefined && (attachment.ltime > record.ownerJoin || (attachment.ltime === record.ownerJoin && !attachment.joined))) {
       this.counters.staleEntriesIgnored += 1;
@@ -483,7 +495,7 @@ export class NetworkDb implements Delegate {
         continue;
       }
       const current = this.attachments.get(record.node, record.network);
-      if (current !== undefined && current.ltime >= record.ltime) continue;
+      if ((current !== undefined && current.ltime >= record.ltime) || this.peers.isReaped(record.node)) continue;
       this.adoptAttachment(record);
       if (rebroadcast) this.announce(record);
     }
@@ -654,10 +666,12 @@ export class NetworkDb implements Delegate {
       this.entries.delete(entry.network, entry.table, entry.key);
     }
     this.attachments.reap(this.now);
+    this.peers.forgetReapedBefore(this.now - this.config.entryReapTimeout);
     for (const node of this.peers.goneSince(this.now - this.config.nodeReapTimeout)) {
       for (const entry of this.entries.where((candidate) => candidate.owner === node)) this.remove(entry);
       this.attachments.removeNode(node);
-      this.peers.remove(node);
+      // Peers that reap a little later still hold copies; refuse them until the node is back.
+      this.peers.set(node, "reaped", this.now, this.peers.get(node)?.incarnation ?? 0);
     }
   }
 

@@ -42,13 +42,22 @@ export class PeerTable {
     if (!this.states.has(node)) this.states.set(node, { status: "unknown", since: now, incarnation: 0 });
   }
 
-  /** Nodes that are not alive and have not been since before `cutoff`. */
-  goneSince(cutoff: number): string[] {
-    return [...this.states].filter(([, state]) => state.status !== "alive" && state.since <= cutoff).map(([node]) => node);
+  /** True when `node`'s state was reaped and it has not come back since. */
+  isReaped(node: string): boolean {
+    return this.states.get(node)?.status === "reaped";
   }
 
-  /** Forgets `node`. */
-  remove(node: string): void {
-    this.states.delete(node);
+  /** Nodes that are not alive (nor already reaped) and have not been since before `cutoff`. */
+  goneSince(cutoff: number): string[] {
+    return this.where((state) => state.status !== "alive" && state.status !== "reaped" && state.since <= cutoff);
+  }
+
+  /** Forgets nodes reaped before `cutoff`: by then no copy of their state should circulate. */
+  forgetReapedBefore(cutoff: number): void {
+    for (const node of this.where((state) => state.status === "reaped" && state.since <= cutoff)) this.states.delete(node);
+  }
+
+  private where(match: (state: PeerState) => boolean): string[] {
+    return [...this.states].filter(([, state]) => match(state)).map(([node]) => node);
   }
 }

@@ -105,11 +105,21 @@ export interface WatchFilter {
   replay?: boolean;
 }
 
-/** How NetworkDB regards another node, as told by the membership layer. */
-export type PeerStatus = "alive" | "failed" | "left" | "unknown";
+/**
+ * How NetworkDB regards another node, as told by the membership layer. `unknown`: seen only
+ * through its entries or records so far; `reaped`: gone so long its state was dropped, and
+ * copies of that state still circulating are refused until it comes back.
+ */
+export type PeerStatus = "alive" | "failed" | "left" | "unknown" | "reaped";
 
-/** Counters for `/metrics` and tests. */
+/** Counters and gauges for `/metrics` and tests. */
 export interface NetworkDbStats {
+  /** Entries readers see now. */
+  visibleEntries: number;
+  /** Live entries kept but hidden because their owner is failed or not yet known alive. */
+  hiddenEntries: number;
+  /** Deleted entries kept until their reap time. */
+  tombstones: number;
   messagesReceived: number;
   /** Dropped because they failed decoding or validation. */
   malformedDropped: number;
