@@ -43,6 +43,10 @@ export const simulations: Record<string, SimulationEntry> = {
     description: "SWIM membership at 10% packet loss for 10 minutes: no healthy node is ever declared dead (default 30 nodes)",
     load: async () => ({ simulate: (await import("./gossip/simulate.ts")).simulateLoss }),
   },
+  networkdb: {
+    description: "NetworkDB on real membership: network scope, convergence, failure/restore, reap, disconnect, leave, restart (convergence at --nodes, default 8)",
+    load: () => import("./networkdb/simulate.ts"),
+  },
   "gossip-stall": {
     description: "Lifeguard: a node frozen for 5 probe intervals is suspected but never declared dead (default 30 nodes)",
     load: async () => ({ simulate: (await import("./gossip/simulate.ts")).simulateStall }),
