@@ -200,7 +200,13 @@ export class GossipShell {
       this.options.logger.warn("gossip packet to an invalid address skipped", { to, error: describeError(error) });
       return;
     }
-    const sealed = this.options.seal.seal(payload);
+    let sealed: Uint8Array;
+    try {
+      sealed = this.options.seal.seal(payload);
+    } catch (error) {
+      this.options.logger.error("gossip packet not sealed", { to, error: describeError(error) });
+      return;
+    }
     if (this.udp.send(sealed, target)) this.metrics.sent("udp", sealed.length);
   }
 
