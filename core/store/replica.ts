@@ -1,7 +1,8 @@
 /**
  * The replica: runs one Raft node for real. It owns the pure core, the durable log, a state
  * machine, the transport and the tick timer, and turns the core's `Ready` batches into I/O in
- * the order Raft's safety needs — persist (fsync), then send, then apply — before `advance()`.
+ * the order Raft's safety needs — persist (fsync), then send, then apply — before `advance()`
+ * (a leader with nothing new to say about its term or vote sends first; see `handle`).
  *
  * Batching falls out of the event loop: inputs (ticks, messages, proposals) only mark the node
  * dirty; one `setImmediate` later, everything that arrived meanwhile leaves as one `Ready`, so
@@ -19,7 +20,7 @@ import { nullLogger, type Logger } from "../common/log.ts";
 import type { ConfChange } from "../raft/confchange.ts";
 import { ProposalDroppedError } from "../raft/errors.ts";
 import type { RawNode } from "../raft/node.ts";
-import type { ConfState, Entry, Message, NodeId, Ready, ReadState, SoftState } from "../raft/types.ts";
+import type { ConfState, Entry, HardState, Message, NodeId, Ready, ReadState, SoftState } from "../raft/types.ts";
 import { decodeProposal, encodeProposal } from "./proposal.ts";
 import type { DurableStorage } from "./raft-storage.ts";
 import type { Command, StateMachine } from "./state-machine.ts";
@@ -84,9 +85,8 @@ export class Replica<R> {
   private readonly bootNonce = crypto.randomUUID().slice(0, 8);
   private nextRequest = 0;
   private readonly proposals = new Map<string, Waiter<R>>();
-  /** Proposals the core accepted under the current leader; their fate is unknown if it changes. */
-  private readonly handedOver = new Set<string>();
-  private leader: NodeId = "";
+  /** Proposals the core accepted, and the leader it knew then; their fate is unknown if it changes. */
+  private readonly handedOver = new Map<string, NodeId>();
   private readonly reads = new Map<string, Waiter<void>>();
   /** Confirmed read indexes waiting for the state machine to catch up. */
   private readyReads: { index: number; key: string }[] = [];
@@ -155,7 +155,7 @@ export class Replica<R> {
     const data = encodeProposal({ requestId, command });
     this.submit(this.proposals, requestId, () => {
       this.config.core.propose(data);
-      this.handedOver.add(requestId);
+      this.handedOver.set(requestId, this.config.core.raft.lead);
     });
     return result;
   }
@@ -251,12 +251,17 @@ export class Replica<R> {
   private handle(ready: Ready): void {
     const { core, storage, stateMachine, transport } = this.config;
     if (ready.softState) this.changeRole(ready.softState);
+    // A leader whose term and vote are already on disk may send before its own write (Raft
+    // thesis §10.2.1): it counts itself towards a commit only after `advance()`, so followers'
+    // fsyncs overlap the leader's instead of following it.
+    const sendFirst = core.raft.role === "leader" && !changesTermOrVote(ready.hardState, storage.currentHardState());
+    if (sendFirst && ready.messages.length > 0) transport.send(ready.messages);
     const started = performance.now();
     if (ready.hardState || ready.entries.length > 0 || ready.snapshot) {
       storage.persist({ hardState: ready.hardState, entries: ready.entries, snapshot: ready.snapshot });
       this.gauges.persist?.observe((performance.now() - started) / 1000);
     }
-    if (ready.messages.length > 0) transport.send(ready.messages);
+    if (!sendFirst && ready.messages.length > 0) transport.send(ready.messages);
     if (ready.snapshot && ready.snapshot.meta.index > stateMachine.appliedIndex()) {
       stateMachine.restore(ready.snapshot);
       this.snapshotIndex = ready.snapshot.meta.index;
@@ -327,14 +332,11 @@ export class Replica<R> {
 
   private changeRole(soft: SoftState): void {
     this.logger.info("raft role changed", { role: soft.role, leader: soft.leader });
-    if (soft.leader !== this.leader) {
-      // A proposal handed to the old leader may be lost with it, or may still commit: tell its
-      // client now (outcome unknown) instead of letting it hang until the timeout.
-      for (const requestId of this.handedOver) {
-        this.settle(this.proposals, requestId, (waiter) => waiter.reject(new LeaderChangedError(this.leader, soft.leader)));
-      }
-      this.handedOver.clear();
-      this.leader = soft.leader;
+    if (soft.leader === "") return;
+    // A proposal handed to an earlier leader may be lost with it, or may still commit: tell its
+    // client now (outcome unknown) instead of letting it hang until the timeout.
+    for (const [requestId, leader] of this.handedOver) {
+      if (leader !== soft.leader) this.settle(this.proposals, requestId, (waiter) => waiter.reject(new LeaderChangedError(leader, soft.leader)));
     }
     this.gauges.leader?.set(soft.role === "leader" ? 1 : 0);
   }
@@ -362,4 +364,8 @@ export class Replica<R> {
       await new Promise((resolve) => setTimeout(resolve, this.config.tickMs / 4));
     }
   }
+}
+
+function changesTermOrVote(next: HardState | undefined, persisted: HardState): boolean {
+  return next !== undefined && (next.term !== persisted.term || next.vote !== persisted.vote);
 }
