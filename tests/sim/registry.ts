@@ -47,6 +47,10 @@ export const simulations: Record<string, SimulationEntry> = {
     description: "NetworkDB on real membership: network scope, convergence, failure/restore, reap, disconnect, leave, restart (convergence at --nodes, default 8)",
     load: () => import("./networkdb/simulate.ts"),
   },
+  raft: {
+    description: "Raft + KV: loss, duplication, reordering, partitions, crashes losing unsynced writes, snapshots, membership changes; safety, linearizability, liveness (3 or 5 voters by seed parity, or --nodes)",
+    load: () => import("./raft/simulate.ts"),
+  },
   "gossip-stall": {
     description: "Lifeguard: a node frozen for 5 probe intervals is suspected but never declared dead (default 30 nodes)",
     load: async () => ({ simulate: (await import("./gossip/simulate.ts")).simulateStall }),
