@@ -3,16 +3,11 @@
  * and entries of unreachable owners included (whether a reader sees them is decided by
  * NetworkDB, not here).
  */
+import type { EntryRecord } from "./types.ts";
 
 /** A stored entry version; a tombstone has `reapAt` set and an empty value. */
-export interface StoredEntry {
+export interface StoredEntry extends Omit<EntryRecord, "reapIn"> {
   network: string;
-  table: string;
-  key: string;
-  owner: string;
-  ltime: number;
-  ownerJoin: number;
-  value: Uint8Array;
   /** When a tombstone may be forgotten; `null` for a live entry. */
   reapAt: number | null;
 }

@@ -1,7 +1,9 @@
 /**
- * Wires NetworkDB to the membership core's events: what SWIM concludes about a member is what
- * NetworkDB needs to hide, restore or drop that member's entries.
+ * Wires NetworkDB to the membership core: what SWIM concludes about a member is what NetworkDB
+ * needs to hide, restore or drop that member's entries, and NetworkDB's messages travel as
+ * membership user messages, sealed and framed like every other gossip packet.
  */
+import type { Membership } from "../membership.ts";
 import type { GossipEvent } from "../types.ts";
 import type { NetworkDb } from "./networkdb.ts";
 
@@ -29,4 +31,18 @@ export function applyMemberEvent(db: NetworkDb, event: GossipEvent): void {
     case "reap":
       break;
   }
+}
+
+/**
+ * Hands `db`'s outbox to `membership`: gossip as best-effort datagrams, bulk syncs over a
+ * reliable stream. Returns how many messages had no known destination and were dropped (the
+ * peer was reaped by membership meanwhile; anti-entropy repairs what they carried).
+ */
+export function sendOutbox(db: NetworkDb, membership: Pick<Membership, "sendUser" | "sendUserReliable">): number {
+  let undeliverable = 0;
+  for (const message of db.takeOutbox()) {
+    const sent = message.transport === "packet" ? membership.sendUser(message.to, message.bytes) : membership.sendUserReliable(message.to, message.bytes);
+    if (!sent) undeliverable += 1;
+  }
+  return undeliverable;
 }

@@ -4,16 +4,17 @@
  * Membership (SWIM, Lifeguard, push-pull) runs in gossip's `SimCluster`, with each node's
  * NetworkDB as its `Delegate`, so attachment records ride on membership packets and push-pull
  * exactly as in the agent, and member events (join, dead, alive, leave) drive NetworkDB.
- * NetworkDB's own messages go on two more virtual networks sharing the membership networks'
- * fault state: a lossy datagram network for gossip and a loss-free stream network for bulk
- * sync, so a partition or crash cuts every path at once.
+ * NetworkDB's own messages either ride on membership too, as user messages (`sendOutbox`, the
+ * agent's path), or go on two more virtual networks sharing the membership networks' fault
+ * state: a lossy datagram network for gossip and a loss-free stream network for bulk sync, so a
+ * partition or crash cuts every path at once.
  *
  * Every NetworkDB message a node receives, on any path, is decoded and logged with the node
  * and channel, which is what the network-scope checks read.
  */
 import { decodeMessage } from "../../../core/gossip/networkdb/codec.ts";
 import type { NetworkDbConfig } from "../../../core/gossip/networkdb/config.ts";
-import { applyMemberEvent } from "../../../core/gossip/networkdb/membership.ts";
+import { applyMemberEvent, sendOutbox } from "../../../core/gossip/networkdb/membership.ts";
 import { NetworkDb } from "../../../core/gossip/networkdb/networkdb.ts";
 import type { NetworkDbMessage } from "../../../core/gossip/networkdb/types.ts";
 import type { GossipTuning } from "../../../core/gossip/config.ts";
@@ -25,8 +26,8 @@ import { SimCluster } from "../gossip/cluster.ts";
 export interface Received {
   at: number;
   to: MemberName;
-  /** `gossip`/`bulk`: NetworkDB's own networks; `broadcast`/`pushPull`: riding on membership. */
-  channel: "gossip" | "bulk" | "broadcast" | "pushPull";
+  /** `gossip`/`bulk`: NetworkDB's own networks; `user`/`pushPull`: riding on membership. */
+  channel: "gossip" | "bulk" | "user" | "pushPull";
   message: NetworkDbMessage;
 }
 
@@ -41,6 +42,12 @@ export interface NetDbClusterOptions {
   loss?: number;
   duplication?: number;
   reorder?: number;
+  /**
+   * `own` (default): NetworkDB messages on their own virtual networks. `membership`: sent as
+   * membership user messages, as the agent does; they leave with the node's next membership
+   * packet or stream, so within one membership deadline.
+   */
+  transport?: "own" | "membership";
 }
 
 interface Node {
@@ -188,7 +195,7 @@ export class NetDbCluster {
       },
       getBroadcasts: (overhead, limit) => db().getBroadcasts(overhead, limit),
       notifyMsg: (data) => {
-        cluster.log(name, "broadcast", data);
+        cluster.log(name, "user", data);
         db().notifyMsg(data);
         cluster.pump(name);
       },
@@ -220,6 +227,7 @@ export class NetDbCluster {
   private pump(name: MemberName): void {
     const node = this.nodes.get(name);
     if (node === undefined || node.stalledUntil !== undefined || this.gossip.packets.isCrashed(name)) return;
+    if (this.options.transport === "membership") sendOutbox(node.db, this.gossip.core(name));
     for (const message of node.db.takeOutbox()) {
       if (message.transport === "packet") this.datagrams.send(name, message.to, message.bytes);
       else this.streams.send(name, message.to, message.bytes);

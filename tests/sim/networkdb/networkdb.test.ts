@@ -14,6 +14,10 @@ test("w1, w2, w3 on L and w3, w4, w5 on R: w3 learns both, w1 gets nothing of R,
   });
 }, 120_000);
 
+test("the same with NetworkDB messages riding on membership packets and streams, as in the agent", () => {
+  runSeeds({ name: "networkdb", seeds: 20, run: (seed) => expect(scopeScenario(seed, "membership").messagesToW1).toBeGreaterThan(0) });
+}, 120_000);
+
 test("random creates, updates and deletes converge on every node of the network under loss, duplication and reordering", () => {
   runSeeds({ name: "networkdb", seeds: 20, run: (seed) => expect(convergenceScenario(seed).operations).toBe(200) });
 }, 120_000);

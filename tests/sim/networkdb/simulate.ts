@@ -73,8 +73,8 @@ function awaitConvergence(cluster: NetDbCluster, members: readonly string[], net
 }
 
 /** Scope: w3 learns L and R; w1 never receives anything about R's tables, w5 nothing about L's. */
-export function scopeScenario(seed: number): { virtualMs: number; messagesToW1: number } {
-  const { cluster } = startCluster({ seed, ...faults }, 5);
+export function scopeScenario(seed: number, transport: NetDbClusterOptions["transport"] = "own"): { virtualMs: number; messagesToW1: number } {
+  const { cluster } = startCluster({ seed, ...faults, transport }, 5);
   const L = ["w1", "w2", "w3"];
   const R = ["w3", "w4", "w5"];
   for (const node of L) cluster.act(node, (db) => db.joinNetwork("L"));
@@ -257,6 +257,7 @@ export function restartScenario(seed: number): { virtualMs: number } {
 export function simulate(seed: number, options: SimulateOptions = {}): Record<string, unknown> {
   return {
     scope: scopeScenario(seed),
+    scopeOverMembership: scopeScenario(seed, "membership"),
     convergence: convergenceScenario(seed, options.nodes),
     failure: failureScenario(seed),
     reap: reapScenario(seed),

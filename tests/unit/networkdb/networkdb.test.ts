@@ -1,7 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { SeededRandom } from "../../../core/common/random.ts";
 import { decodeMessage } from "../../../core/gossip/networkdb/codec.ts";
-import { applyMemberEvent } from "../../../core/gossip/networkdb/membership.ts";
+import { applyMemberEvent, sendOutbox } from "../../../core/gossip/networkdb/membership.ts";
 import { NetworkDb, NetworkDbError } from "../../../core/gossip/networkdb/networkdb.ts";
 import type { WatchEvent } from "../../../core/gossip/networkdb/types.ts";
 import type { Member } from "../../../core/gossip/types.ts";
@@ -222,6 +222,23 @@ describe("failed nodes", () => {
     applyMemberEvent(b, { type: "member", change: "leave", member: member(2) });
     expect(b.list("L")).toEqual([]);
   });
+});
+
+test("sendOutbox sends gossip as datagrams and bulk syncs as streams, counting unknown destinations", () => {
+  const fixture = joined(["a", "b"], "L");
+  fixture.db("a").createEntry("L", "t", "k", text("1"));
+  fixture.db("a").memberFailed("b");
+  fixture.db("a").memberAlive("b", 2); // sends a's attachments (datagram) and a bulk sync (stream)
+  fixture.db("a").tick(1_000); // gossips the entry (datagram)
+  const calls: string[] = [];
+  const membership = {
+    sendUser: (to: string, data: Uint8Array) => (calls.push(`packet ${to} ${decodeMessage(data, limits).type}`), to === "b"),
+    sendUserReliable: (to: string, data: Uint8Array) => (calls.push(`stream ${to} ${decodeMessage(data, limits).type}`), false),
+  };
+  const undeliverable = sendOutbox(fixture.db("a"), membership);
+  expect(new Set(calls)).toEqual(new Set(["packet b attachments", "packet b gossip", "stream b bulk"]));
+  expect(undeliverable).toBe(calls.filter((call) => call.startsWith("stream")).length);
+  expect(fixture.db("a").takeOutbox()).toEqual([]);
 });
 
 describe("network membership", () => {
