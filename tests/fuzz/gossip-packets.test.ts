@@ -24,7 +24,7 @@ import { bindUdp, type HostPort, type UdpEndpoint } from "../../core/transport/u
 
 const PACKETS = process.env.SHOAL_LONG ? 30_000 : 3_000;
 const SEED = Number(process.env.SHOAL_FUZZ_SEED ?? 20_261_123);
-const PORT = 20_000 + ((process.pid + 7_919) % 20_000);
+const PORT = 20_000 + ((process.pid + 7_919) % 12_000); // below the ephemeral range
 const CLUSTER = "fuzz-cluster";
 const key = nacl.randomBytes(32);
 const names = ["alpha", "bravo", "charlie"];

@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { GossipNodeProcess, eventually, writeKeyFile, type NodeSpec } from "./harness.ts";
 
 const NODE_COUNT = 20;
-const PORT = 20_000 + (process.pid % 20_000);
+const PORT = 20_000 + (process.pid % 12_000); // below the ephemeral range
 const dir = mkdtempSync(join(tmpdir(), "shoal-"));
 const keyFile = writeKeyFile(dir, "cluster.key");
 const seeds = [2, 3, 4].map((octet) => `127.0.0.${octet}:${PORT}`);

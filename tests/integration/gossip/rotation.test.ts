@@ -13,7 +13,7 @@ import { Keyring } from "../../../core/secure/keyring.ts";
 import { PacketSeal } from "../../../core/secure/seal.ts";
 import { GossipShell } from "../../../core/transport/gossip.ts";
 
-const PORT = 20_000 + ((process.pid + 3_571) % 20_000);
+const PORT = 20_000 + ((process.pid + 3_571) % 12_000); // below the ephemeral range
 const hosts = ["127.0.0.50", "127.0.0.51", "127.0.0.52"];
 const oldKey = nacl.randomBytes(32);
 const newKey = nacl.randomBytes(32);
