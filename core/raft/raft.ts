@@ -79,8 +79,10 @@ export class Raft {
     this.tracker.setConf(confState, this.log.lastIndex() + 1);
     this.log.commitTo(hardState.commit);
     if (config.applied > this.log.committed) throw new Error(`raft: applied ${config.applied} is beyond the commit index ${this.log.committed}`);
-    // Membership changes applied before the restart but after the snapshot live only in the log.
-    this.applyEntries(this.log.slice(this.log.firstIndex(), Math.max(config.applied, this.log.firstIndex() - 1) + 1, Number.POSITIVE_INFINITY));
+    // Membership changes applied before the restart but after the snapshot live only in the log
+    // (entries kept from before the snapshot are already part of the snapshot's membership).
+    const replayFrom = Math.max(this.log.firstIndex(), storage.snapshot().meta.index + 1);
+    this.applyEntries(this.log.slice(replayFrom, Math.max(config.applied, replayFrom - 1) + 1, Number.POSITIVE_INFINITY));
     this.log.appliedTo(config.applied);
     this.becomeFollower(hardState.term, "");
     this.vote = hardState.vote;
@@ -180,16 +182,12 @@ export class Raft {
     else this.sendAppend(to);
   }
 
-  /** Whether an election timeout passed since this node last heard from a leader (or started campaigning). */
-  get ticksSinceLeader(): number {
-    return this.electionElapsed;
-  }
-
   // ---- after persistence -----------------------------------------------------------------
 
   /**
-   * The caller persisted entries up to `persisted` and applied `applied` (committed entries,
-   * including membership changes, which take effect now).
+   * The caller persisted the last Ready and applied its `snapshot` and committed entries
+   * (`applied`); membership changes among them take effect now, and a leader now counts its
+   * own persisted entries towards the commit index.
    */
   onAdvance(applied: Entry[], snapshot: Snapshot | undefined): void {
     if (snapshot !== undefined) this.log.appliedTo(snapshot.meta.index);
@@ -625,7 +623,9 @@ export class Raft {
   }
 
   private handleHeartbeat(m: Message): void {
-    this.log.commitTo(m.commit);
+    // A leader never vouches beyond what we acknowledged; a commit past our log means a
+    // confused peer, and is ignored rather than trusted.
+    if (m.commit <= this.log.lastIndex()) this.log.commitTo(m.commit);
     this.send({ type: "heartbeatResp", to: m.from, ...(m.context === undefined ? {} : { context: m.context }) });
   }
 

@@ -127,7 +127,12 @@ export interface SoftState {
  * 2. send `messages`;
  * 3. install `snapshot` in the state machine, then apply `committedEntries`;
  * 4. serve `readStates` once their index is applied;
- * then call `advance(ready)`.
+ * then call `advance()`.
+ *
+ * One relaxation is safe: a leader whose `hardState` term and vote did not change in this
+ * batch may send its messages before its own fsync completes (Raft thesis §10.2.1), because
+ * the core counts the leader's own entries towards the commit index only after `advance()`.
+ * Followers and candidates must persist first: their acknowledgements and votes vouch for it.
  */
 export interface Ready {
   softState?: SoftState;

@@ -114,3 +114,25 @@ describe("raft snapshots and compaction", () => {
     expect(node.compactionIndex(6)).toBe(4);
   });
 });
+
+describe("raft robustness", () => {
+  test("odd messages from a confused peer are ignored, not fatal", () => {
+    const cluster = new TestCluster(["a", "b", "c"]);
+    cluster.elect("a");
+    const b = cluster.get("b").node;
+    const base = { from: "a", to: "b", term: b.raft.term, index: 0, logTerm: 0, entries: [], commit: 0, reject: false, rejectHint: 0 };
+    // A heartbeat vouching for a commit past b's log, a snapshot message without a chunk, a
+    // chunk that does not start a snapshot, a response from a stranger.
+    b.step({ ...base, type: "heartbeat", commit: 10_000 });
+    b.step({ ...base, type: "snapshot" });
+    const meta = { index: 50, term: 1, conf: { voters: ["a"], learners: [], votersOutgoing: [] } };
+    b.step({ ...base, type: "snapshot", snapshotChunk: { meta, offset: 10, total: 20, data: new Uint8Array(10), done: true } });
+    cluster.get("a").node.step({ ...base, from: "zz", to: "a", type: "appendResp", index: 99 });
+    cluster.settle();
+    expect(b.status().commit).toBeLessThan(10_000);
+    cluster.get("a").node.propose(text("still works"));
+    cluster.settle();
+    cluster.tick(1);
+    expect(cluster.appliedText("b")).toEqual(["still works"]);
+  });
+});
