@@ -20,9 +20,10 @@ export function supersedes(a: { ltime: number; owner: string }, b: { ltime: numb
 // Table and key names are printable ASCII, so a space cannot occur in either.
 const slot = (table: string, key: string) => `${table} ${key}`;
 
-/** Entries indexed by network, then (table, key). */
+/** Entries indexed by network, then (table, key); and by owner, for membership changes. */
 export class EntryStore {
   private readonly byNetwork = new Map<string, Map<string, StoredEntry>>();
+  private readonly byOwner = new Map<string, Set<StoredEntry>>();
 
   /** The stored version of (network, table, key), if any. */
   get(network: string, table: string, key: string): StoredEntry | undefined {
@@ -33,14 +34,23 @@ export class EntryStore {
   set(entry: StoredEntry): void {
     let entries = this.byNetwork.get(entry.network);
     if (entries === undefined) this.byNetwork.set(entry.network, (entries = new Map()));
-    entries.set(slot(entry.table, entry.key), entry);
+    const key = slot(entry.table, entry.key);
+    const previous = entries.get(key);
+    if (previous !== undefined) this.unindex(previous);
+    entries.set(key, entry);
+    let owned = this.byOwner.get(entry.owner);
+    if (owned === undefined) this.byOwner.set(entry.owner, (owned = new Set()));
+    owned.add(entry);
   }
 
   /** Removes the version in (network, table, key). */
   delete(network: string, table: string, key: string): void {
     const entries = this.byNetwork.get(network);
-    entries?.delete(slot(table, key));
-    if (entries?.size === 0) this.byNetwork.delete(network);
+    const entry = entries?.get(slot(table, key));
+    if (entries === undefined || entry === undefined) return;
+    entries.delete(slot(table, key));
+    if (entries.size === 0) this.byNetwork.delete(network);
+    this.unindex(entry);
   }
 
   /** Every stored version in `network`. */
@@ -48,10 +58,21 @@ export class EntryStore {
     return [...(this.byNetwork.get(network)?.values() ?? [])];
   }
 
+  /** Every stored version written by `owner`, in every network. */
+  ofOwner(owner: string): StoredEntry[] {
+    return [...(this.byOwner.get(owner) ?? [])];
+  }
+
   /** Every stored version in every network, filtered by `match`. */
   where(match: (entry: StoredEntry) => boolean): StoredEntry[] {
     const found: StoredEntry[] = [];
     for (const entries of this.byNetwork.values()) for (const entry of entries.values()) if (match(entry)) found.push(entry);
     return found;
+  }
+
+  private unindex(entry: StoredEntry): void {
+    const owned = this.byOwner.get(entry.owner);
+    owned?.delete(entry);
+    if (owned?.size === 0) this.byOwner.delete(entry.owner);
   }
 }

@@ -238,11 +238,14 @@ export class NetworkDb implements Delegate {
       return;
     }
     if (previous?.status === "failed" && incarnation < previous.incarnation) return;
-    const hidden = this.entries.where((entry) => entry.owner === node).map((entry) => [entry, this.view(entry)] as const);
+    const hidden = this.entries.ofOwner(node).map((entry) => [entry, this.view(entry)] as const);
     this.peers.set(node, "alive", this.now, incarnation);
     for (const [entry, before] of hidden) this.watchers.change(before, this.view(entry));
     const own = this.attachments.ofNode(this.self).map(attachmentRecord);
-    if (own.length > 0) this.send(node, null, "packet", encodeMessage({ type: "attachments", records: own }));
+    if (own.length > 0) {
+      const bytes = encodeMessage({ type: "attachments", records: own });
+      this.send(node, null, bytes.length <= this.config.maxMessageBytes ? "packet" : "stream", bytes);
+    }
     if (previous !== undefined && previous.status !== "unknown") {
       for (const network of this.joined.keys()) if (this.attachments.isAttached(node, network)) this.sendBulkSync(network, node, true);
     }
@@ -260,7 +263,7 @@ export class NetworkDb implements Delegate {
   memberLeft(node: string): void {
     if (node === this.self) return;
     this.setUnreachable(node, "left", this.peers.get(node)?.incarnation ?? 0);
-    for (const entry of this.entries.where((candidate) => candidate.owner === node)) this.remove(entry);
+    for (const entry of this.entries.ofOwner(node)) this.remove(entry);
     this.attachments.removeNode(node);
     this.watchers.flush();
   }
@@ -530,8 +533,8 @@ export class NetworkDb implements Delegate {
   private adoptAttachment(record: AttachmentRecord): void {
     this.storeAttachment(record);
     this.peers.noteSeen(record.node, this.now);
-    for (const entry of this.entries.ofNetwork(record.network)) {
-      if (entry.owner === record.node && (!record.joined || entry.ownerJoin < record.ltime)) this.remove(entry);
+    for (const entry of this.entries.ofOwner(record.node)) {
+      if (entry.network === record.network && (!record.joined || entry.ownerJoin < record.ltime)) this.remove(entry);
     }
   }
 
@@ -558,7 +561,7 @@ export class NetworkDb implements Delegate {
   // ---- Membership --------------------------------------------------------------------------
 
   private setUnreachable(node: string, status: PeerStatus, incarnation: number): void {
-    const owned = this.entries.where((entry) => entry.owner === node).map((entry) => [entry, this.view(entry)] as const);
+    const owned = this.entries.ofOwner(node).map((entry) => [entry, this.view(entry)] as const);
     const previous = this.peers.get(node);
     if (previous?.status === status) return;
     this.peers.set(node, status, this.now, Math.max(incarnation, previous?.incarnation ?? 0));
@@ -668,7 +671,7 @@ export class NetworkDb implements Delegate {
     this.attachments.reap(this.now);
     this.peers.forgetReapedBefore(this.now - this.config.entryReapTimeout);
     for (const node of this.peers.goneSince(this.now - this.config.nodeReapTimeout)) {
-      for (const entry of this.entries.where((candidate) => candidate.owner === node)) this.remove(entry);
+      for (const entry of this.entries.ofOwner(node)) this.remove(entry);
       this.attachments.removeNode(node);
       // Peers that reap a little later still hold copies; refuse them until the node is back.
       this.peers.set(node, "reaped", this.now, this.peers.get(node)?.incarnation ?? 0);
