@@ -1,0 +1,44 @@
+/** NetworkDB's metrics, registered on the agent's registry and sampled at each `/metrics` render. */
+import type { Counter, MetricsRegistry } from "../../api/metrics.ts";
+import type { NetworkDb } from "./networkdb.ts";
+import type { NetworkDbStats } from "./types.ts";
+
+type CounterField = Exclude<keyof NetworkDbStats, "visibleEntries" | "hiddenEntries" | "tombstones">;
+
+/**
+ * Exposes `db`'s counters and entry gauges on `registry`. The core only counts; at each render
+ * the counters advance by what the core counted since the previous one.
+ */
+export function registerNetworkDbMetrics(registry: MetricsRegistry, db: NetworkDb): void {
+  const received = registry.counter("shoal_networkdb_messages_received_total", "NetworkDB messages received, on any path.");
+  const dropped = registry.counter("shoal_networkdb_messages_dropped_total", "NetworkDB messages dropped, by reason: malformed (failed decoding or validation) or not_attached (for a network this node is not on).", ["reason"]);
+  const stale = registry.counter("shoal_networkdb_stale_entries_total", "Entry versions ignored as older than what this node holds, or from a past attachment or a reaped node.");
+  const applied = registry.counter("shoal_networkdb_entries_applied_total", "Entry versions from peers that changed this node's tables.");
+  const gossip = registry.counter("shoal_networkdb_gossip_messages_sent_total", "Gossip messages of table events sent to network peers.");
+  const bulk = registry.counter("shoal_networkdb_bulk_syncs_sent_total", "Bulk-sync messages sent (requests, replies and their parts).");
+  const bytes = registry.counter("shoal_networkdb_bytes_sent_total", "Bytes of NetworkDB messages sent directly to peers.");
+  const entries = registry.gauge("shoal_networkdb_entries", "Entries held, by state: visible, hidden (owner failed, kept until it returns or is reaped) or tombstone.", ["state"]);
+  const networks = registry.gauge("shoal_networkdb_networks", "Networks this node is attached to.");
+  const counters: [Counter, CounterField, Record<string, string>][] = [
+    [received, "messagesReceived", {}],
+    [dropped, "malformedDropped", { reason: "malformed" }],
+    [dropped, "notAttachedDropped", { reason: "not_attached" }],
+    [stale, "staleEntriesIgnored", {}],
+    [applied, "entriesApplied", {}],
+    [gossip, "gossipMessagesSent", {}],
+    [bulk, "bulkSyncsSent", {}],
+    [bytes, "bytesSent", {}],
+  ];
+  const reported = new Map<CounterField, number>();
+  registry.onCollect(() => {
+    const stats = db.stats();
+    for (const [counter, field, labels] of counters) {
+      counter.inc(labels, stats[field] - (reported.get(field) ?? 0));
+      reported.set(field, stats[field]);
+    }
+    entries.set(stats.visibleEntries, { state: "visible" });
+    entries.set(stats.hiddenEntries, { state: "hidden" });
+    entries.set(stats.tombstones, { state: "tombstone" });
+    networks.set(db.networks().length);
+  });
+}

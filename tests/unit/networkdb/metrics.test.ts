@@ -1,0 +1,30 @@
+import { expect, test } from "bun:test";
+import { MetricsRegistry } from "../../../core/api/metrics.ts";
+import { registerNetworkDbMetrics } from "../../../core/gossip/networkdb/metrics.ts";
+import { Fixture, text } from "./fixture.ts";
+
+test("metrics report drops by reason, entry states and counters that only grow", () => {
+  const fixture = new Fixture(["a", "b"]);
+  for (const node of ["a", "b"]) fixture.db(node).joinNetwork("L");
+  fixture.db("a").createEntry("L", "t", "k1", text("1"));
+  fixture.db("a").createEntry("L", "t", "k2", text("2"));
+  fixture.run(1_000);
+  fixture.db("a").deleteEntry("L", "t", "k2");
+  fixture.run(1_000);
+  const registry = new MetricsRegistry();
+  registerNetworkDbMetrics(registry, fixture.db("b"));
+  fixture.db("b").notifyMsg(Uint8Array.of(1, 2, 3));
+  const first = registry.render();
+  expect(first).toContain('shoal_networkdb_messages_dropped_total{reason="malformed"} 1');
+  expect(first).toContain('shoal_networkdb_entries{state="visible"} 1');
+  expect(first).toContain('shoal_networkdb_entries{state="tombstone"} 1');
+  expect(first).toContain("shoal_networkdb_networks 1");
+  fixture.db("b").memberFailed("a");
+  fixture.db("b").notifyMsg(Uint8Array.of(4));
+  const second = registry.render();
+  expect(second).toContain('shoal_networkdb_messages_dropped_total{reason="malformed"} 2');
+  expect(second).toContain('shoal_networkdb_entries{state="hidden"} 1');
+  expect(second).toContain('shoal_networkdb_entries{state="visible"} 0');
+  const received = (rendered: string) => Number(/shoal_networkdb_messages_received_total (\d+)/.exec(rendered)?.[1]);
+  expect(received(second)).toBe(received(first) + 1);
+});
