@@ -85,6 +85,8 @@ export class Replica<R> {
   private readonly bootNonce = crypto.randomUUID().slice(0, 8);
   private nextRequest = 0;
   private readonly proposals = new Map<string, Waiter<R>>();
+  /** Proposals waiting for the next drain (see `flushProposals`). */
+  private queued: { requestId: string; data: Uint8Array }[] = [];
   /** Proposals the core accepted, and the leader it knew then; their fate is unknown if it changes. */
   private readonly handedOver = new Map<string, NodeId>();
   private readonly reads = new Map<string, Waiter<void>>();
@@ -135,6 +137,7 @@ export class Replica<R> {
     this.proposals.clear();
     this.reads.clear();
     this.handedOver.clear();
+    this.queued = [];
   }
 
   /** Hands an inbound message to the core. */
@@ -152,11 +155,8 @@ export class Replica<R> {
   propose(command: Uint8Array): Promise<R> {
     const requestId = `${this.config.id}:${this.bootNonce}:${this.nextRequest++}`;
     const result = this.wait(this.proposals, requestId, "proposal");
-    const data = encodeProposal({ requestId, command });
-    this.submit(this.proposals, requestId, () => {
-      this.config.core.propose(data);
-      this.handedOver.set(requestId, this.config.core.raft.lead);
-    });
+    this.queued.push({ requestId, data: encodeProposal({ requestId, command }) });
+    this.schedule();
     return result;
   }
 
@@ -211,9 +211,9 @@ export class Replica<R> {
   }
 
   /**
-   * Hands a request to the core. While no leader is known (an election is under way) it is
+   * Hands a read to the core. While no leader is known (an election is under way) it is
    * retried every tick until its deadline, so clients ride through a failover; any other
-   * refusal fails the request at once.
+   * refusal fails the read at once. (Proposals get the same treatment in `flushProposals`.)
    */
   private submit<T>(waiters: Map<string, Waiter<T>>, key: string, attempt: () => void): void {
     try {
@@ -228,6 +228,30 @@ export class Replica<R> {
     this.schedule();
   }
 
+  /**
+   * Hands every queued proposal to the core in one call, so a burst of client writes becomes
+   * one run of entries and one append message per follower instead of one per write.
+   */
+  private flushProposals(): void {
+    const batch = this.queued.filter((proposal) => this.proposals.has(proposal.requestId));
+    this.queued = [];
+    if (batch.length === 0) return;
+    const { raft } = this.config.core;
+    try {
+      raft.propose(batch.map((proposal) => ({ type: "normal", data: proposal.data })));
+      for (const { requestId } of batch) this.handedOver.set(requestId, raft.lead);
+    } catch (error) {
+      if (error instanceof ProposalDroppedError && error.reason === "no_leader") {
+        setTimeout(() => {
+          this.queued.push(...batch);
+          this.schedule();
+        }, this.config.tickMs);
+        return;
+      }
+      for (const { requestId } of batch) this.settle(this.proposals, requestId, (waiter) => waiter.reject(error));
+    }
+  }
+
   private schedule(): void {
     if (this.scheduled || this.stopped) return;
     this.scheduled = true;
@@ -240,6 +264,7 @@ export class Replica<R> {
   /** Handles every pending `Ready`; a storage failure stops the node rather than risk acknowledging lost data. */
   private drain(): void {
     try {
+      this.flushProposals();
       while (!this.stopped && this.config.core.hasReady()) this.handle(this.config.core.ready());
     } catch (error) {
       this.logger.error("raft replica failed; stopping", { error: describeError(error) });
