@@ -1,7 +1,8 @@
 /**
  * Twenty gossip processes on 127.0.0.2 … 127.0.0.21, every packet sealed: they converge, a node
  * killed with SIGKILL is declared dead by all others, comes back alive everywhere when restarted,
- * and a node holding a different key cannot join (its packets are counted as unknownKey drops).
+ * a node holding a different key cannot join (its packets are counted as unknownKey drops, and
+ * /metrics shows them), and a node stopped with SIGTERM is seen as having left.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
@@ -79,5 +80,16 @@ describe("20 gossip processes with encryption on loopback", () => {
     const intruderView = await intruder.view();
     expect(intruderView.members.map((member) => member.name)).toEqual(["intruder"]);
     for (const node of nodes.values()) expect(await node.stateOf("intruder")).toBeUndefined();
+    const exposed = /^shoal_gossip_packets_dropped_total\{reason="unknownKey"\} (\d+)$/m.exec(await seedNodes[0]!.metricsText());
+    expect(Number(exposed?.[1])).toBeGreaterThan(0);
+  }, 60_000);
+
+  test("SIGTERM leaves gracefully: every other node marks the node as left, not dead", async () => {
+    const leaver = specs[12]!.name;
+    await nodes.get(leaver)!.kill("SIGTERM");
+    nodes.delete(leaver);
+    const others = [...nodes.values()];
+    const took = await eventually(`all see ${leaver} left`, 30_000, () => allSee(others, leaver, "left"));
+    console.log(`gossip cluster: ${leaver} seen as left by all ${others.length} others ${took} ms after SIGTERM`);
   }, 60_000);
 });

@@ -96,6 +96,11 @@ export class GossipNodeProcess {
     return (await response.json()) as NodeView;
   }
 
+  /** The node's Prometheus metrics text. */
+  async metricsText(): Promise<string> {
+    return await (await fetch(`http://${this.spec.host}:${this.httpPort}/metrics`)).text();
+  }
+
   /** The state this node holds for `name`, or undefined when it does not know it. */
   async stateOf(name: string): Promise<string | undefined> {
     return (await this.view()).members.find((member) => member.name === name)?.state;
