@@ -35,6 +35,10 @@ export const simulations: Record<string, SimulationEntry> = {
     description: "self-test of the simulator: reliable broadcast over a faulty virtual network",
     load: () => import("./kit/simulate.ts"),
   },
+  keyrotation: {
+    description: "gossip key rotation: schedule across leader changes, keyring delivery, no unknown-key drops",
+    load: () => import("./keyrotation/simulate.ts"),
+  },
   gossip: {
     description: "SWIM membership: join spreads, a killed node is declared dead, a partition heals, a restart rejoins (default 50 nodes)",
     load: () => import("./gossip/simulate.ts"),
@@ -50,6 +54,10 @@ export const simulations: Record<string, SimulationEntry> = {
   raft: {
     description: "Raft + KV: loss, duplication, reordering, partitions, crashes losing unsynced writes, snapshots, membership changes; safety, linearizability, liveness (3 or 5 voters by seed parity, or --nodes)",
     load: () => import("./raft/simulate.ts"),
+  },
+  "raft-failover": {
+    description: "Raft failover with default timing: leader crash to a new leader's committed write, 3 nodes on a LAN-like network (target < 1.5 s)",
+    load: () => import("./raft/failover.ts"),
   },
   "gossip-stall": {
     description: "Lifeguard: a node frozen for 5 probe intervals is suspected but never declared dead (default 30 nodes)",

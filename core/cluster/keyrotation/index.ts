@@ -1,0 +1,30 @@
+/**
+ * Gossip key rotation: the Raft leader generates and rotates the cluster's gossip keys, the
+ * replicated state keeps three of them and the schedule, and every manager delivers the keyring,
+ * sealed to each node's box key, over the dispatcher sessions it serves.
+ *
+ * - `KeyManager` (every manager): `apply(entry)` in log order; on the leader `tick(now)` and
+ *   `rotateNow(now)` return entries to propose; `keyringFor(node)` seals the keyring to a node.
+ * - `KeyDistributor` (every manager): delivers and resends until each session acknowledges.
+ * - `KeyringReceiver` (every node): `receiveKeyring(sealed, now)` validates; `installKeyring`
+ *   puts the result into the gossip `Keyring`.
+ */
+export { DEFAULT_KEY_ROTATION_CONFIG, keyRotationConfig, type KeyRotationConfig } from "./config.ts";
+export { decodeKeyEntry, decodeKeyState, encodeKeyEntry, encodeKeyState } from "./codec.ts";
+export { KeyDistributor, type KeyringDelivery } from "./distributor.ts";
+export { KeyManager, type KeyManagerOptions, type ManualRotation, type NodeBoxIdentity } from "./manager.ts";
+export { installKeyring, KeyringReceiver, type KeyringReceiverOptions, type KeyToInstall, type ReceivedKeyring, type ReceiveResult } from "./node.ts";
+export { KeyringError, type KeyringPayload, type KeyringRejection, openKeyring, sealKeyring, SharedKeys } from "./sealing.ts";
+export {
+  type ApplyOutcome,
+  applyKeyEntry,
+  EMPTY_KEY_STATE,
+  type GossipKey,
+  type GossipKeyState,
+  type KeyEntry,
+  type KeyEntryRejection,
+  keyIdOf,
+  KEYS_KEPT,
+  keyVersion,
+  primaryKey,
+} from "./state.ts";

@@ -1,0 +1,148 @@
+/**
+ * The manager side of gossip key rotation, as a pure state machine in the style of etcd-io/raft:
+ * every manager `apply`s committed entries in log order; the leader's `tick(now)` returns the
+ * entries to propose. Nothing here reads a clock, draws randomness of its own or sends anything.
+ *
+ * The schedule lives in the replicated state (`nextRotationAt`), not in a timer of the leader,
+ * so a new leader continues it where the old one left off: leader changes neither delay a
+ * rotation by a whole interval nor cause an extra one. Slots are anchored to the schedule (each
+ * due time is the previous one plus the interval), so rotations do not drift by the time a leader
+ * took to notice; slots missed while the cluster had no leader at all are skipped, not replayed.
+ */
+import type nacl from "tweetnacl";
+import { DecodeError, ShoalError } from "../../common/errors.ts";
+import { GOSSIP_KEY_BYTES } from "../../secure/keyring.ts";
+import { decodeKeyEntry, encodeKeyEntry } from "./codec.ts";
+import type { KeyRotationConfig } from "./config.ts";
+import { sealKeyring, SharedKeys } from "./sealing.ts";
+import { type ApplyOutcome, applyKeyEntry, EMPTY_KEY_STATE, type GossipKeyState, keyVersion } from "./state.ts";
+
+/** A node as the manager seals keyrings to it. */
+export interface NodeBoxIdentity {
+  nodeId: string;
+  /** The X25519 public key from the node's certificate. */
+  boxPublicKey: Uint8Array;
+}
+
+/** What a `KeyManager` needs. */
+export interface KeyManagerOptions {
+  config: KeyRotationConfig;
+  clusterId: string;
+  /** This manager's box key pair (keyrings are sealed from it). */
+  boxKeys: nacl.BoxKeyPair;
+  /** Source of new keys and nonces: `nacl.randomBytes` in production, seeded in the simulator. */
+  randomBytes: (length: number) => Uint8Array;
+  /** The state restored from a snapshot; empty by default. */
+  state?: GossipKeyState;
+}
+
+/** What `rotateNow` did. */
+export interface ManualRotation {
+  /** Entries to propose. */
+  proposals: Uint8Array[];
+  /** When the rotation will happen (later than now only while the newest key is younger than `installGrace`). */
+  rotatesAt: number;
+}
+
+/** Holds one manager's copy of the replicated key state and, on the leader, drives the schedule. */
+export class KeyManager {
+  private current: GossipKeyState;
+  private leading = false;
+  /** The rotation this leader proposed and has not yet seen applied. */
+  private pending: { serial: number; proposedAt: number } | undefined;
+  private readonly sharedKeys: SharedKeys;
+
+  constructor(private readonly options: KeyManagerOptions) {
+    this.current = options.state ?? EMPTY_KEY_STATE;
+    this.sharedKeys = new SharedKeys(options.boxKeys);
+  }
+
+  /** The replicated state as of the last applied entry. */
+  state(): GossipKeyState {
+    return this.current;
+  }
+
+  /** The newest key's serial (0 before the first key): the version nodes acknowledge. */
+  version(): number {
+    return keyVersion(this.current);
+  }
+
+  /**
+   * Applies one committed entry. Deterministic: an entry that cannot be decoded, or that a
+   * racing entry made stale, changes nothing on every manager alike.
+   */
+  apply(data: Uint8Array): ApplyOutcome {
+    let entry;
+    try {
+      entry = decodeKeyEntry(data);
+    } catch (error) {
+      if (error instanceof DecodeError) return { applied: false, reason: "malformed" };
+      throw error;
+    }
+    const { state, outcome } = applyKeyEntry(this.current, entry);
+    this.current = state;
+    return outcome;
+  }
+
+  /** Replaces the state with a snapshot's. */
+  restore(state: GossipKeyState): void {
+    this.current = state;
+    this.pending = undefined;
+  }
+
+  /** Tells the core whether this manager is the Raft leader; only the leader proposes. */
+  setLeader(leading: boolean): void {
+    if (leading !== this.leading) this.pending = undefined;
+    this.leading = leading;
+  }
+
+  /** Whether this manager currently believes it leads. */
+  isLeader(): boolean {
+    return this.leading;
+  }
+
+  /**
+   * On the leader: the entries to propose at `now` — the cluster's first key, or a rotation when
+   * one is due. A proposal is repeated only after `proposalRetry` without being applied.
+   */
+  tick(now: number): Uint8Array[] {
+    if (!this.leading) return [];
+    const state = this.current;
+    const bootstrap = state.keys.length === 0;
+    if (!bootstrap && now < state.nextRotationAt) return [];
+    const serial = keyVersion(state) + 1;
+    if (this.pending && this.pending.serial === serial && now < this.pending.proposedAt + this.options.config.proposalRetry) return [];
+    this.pending = { serial, proposedAt: now };
+    const interval = this.options.config.rotationInterval;
+    const nextRotationAt = bootstrap ? now + interval : nextSlot(state.nextRotationAt, now, interval);
+    const key = this.options.randomBytes(GOSSIP_KEY_BYTES);
+    if (key.length !== GOSSIP_KEY_BYTES) throw new ShoalError("random_invalid", `randomBytes returned ${key.length} bytes, wanted ${GOSSIP_KEY_BYTES}`);
+    return [encodeKeyEntry({ type: "rotate", serial, key, createdAt: now, nextRotationAt })];
+  }
+
+  /**
+   * On the leader (`shoal key rotate`): brings the next rotation forward to now, or to when the
+   * newest key has been out for `installGrace`, whichever is later. The request is an entry in
+   * the log, so it survives a leader change; the rotation itself comes from a following `tick`.
+   */
+  rotateNow(now: number): ManualRotation {
+    if (!this.leading) throw new ShoalError("not_leader", "only the Raft leader can rotate gossip keys");
+    const newest = this.current.keys.at(-1);
+    if (!newest) return { proposals: [], rotatesAt: now };
+    const rotatesAt = Math.max(now, newest.createdAt + this.options.config.installGrace);
+    if (rotatesAt >= this.current.nextRotationAt) return { proposals: [], rotatesAt: this.current.nextRotationAt };
+    return { proposals: [encodeKeyEntry({ type: "reschedule", serial: newest.serial, rotateAt: rotatesAt })], rotatesAt };
+  }
+
+  /** The current keyring sealed to `node`, for its dispatcher session; throws before the first key. */
+  keyringFor(node: NodeBoxIdentity): Uint8Array {
+    if (this.current.keys.length === 0) throw new ShoalError("keyring_empty", "the cluster has no gossip key yet");
+    const payload = { clusterId: this.options.clusterId, nodeId: node.nodeId, keys: [...this.current.keys] };
+    return sealKeyring(payload, node.boxPublicKey, this.sharedKeys, this.options.randomBytes);
+  }
+}
+
+/** The first slot of the schedule anchored at `dueAt` that lies after `now`. */
+function nextSlot(dueAt: number, now: number, interval: number): number {
+  return dueAt + interval * (Math.floor((now - dueAt) / interval) + 1);
+}
