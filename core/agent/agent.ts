@@ -14,12 +14,12 @@ import { MetricsRegistry } from "../api/metrics.ts";
 import { registerProcessMetrics } from "../api/process-metrics.ts";
 import { serveTcp, serveUnix, type RunningServer } from "../api/serve.ts";
 import { parseHostPort } from "./address.ts";
-import type { AgentConfig } from "./config.ts";
+import { ConfigError, type AgentConfig } from "./config.ts";
 import { acquireDataDirLock, type DataDirLock } from "./lock.ts";
 import { loadOrCreateNodeId } from "./node-id.ts";
 import { dataFiles } from "./paths.ts";
 import { ReadinessRegistry } from "./readiness.ts";
-import type { Subsystem, SubsystemFactory } from "./subsystem.ts";
+import type { Subsystem, SubsystemContext, SubsystemFactory } from "./subsystem.ts";
 import { versionInfo } from "./version.ts";
 
 /** Where the agent is in its life; `/readyz` fails in every state but `running`. */
@@ -127,7 +127,7 @@ export class Agent {
     const healthApi = createHealthApp({ metrics, readiness, info: () => this.info(), logger: logger.child({ subsystem: "health" }) });
 
     const healthAddress = parseHostPort(config.healthAddr);
-    if ("error" in healthAddress) throw new Error(`healthAddr: ${healthAddress.error}`);
+    if ("error" in healthAddress) throw new ConfigError(`invalid healthAddr ${JSON.stringify(config.healthAddr)}: ${healthAddress.error}`);
     this.servers.push(serveTcp(healthApi, healthAddress, "health server"));
     this.servers.push(serveUnix(controlApi, this.socketPath, "control API"));
 
@@ -143,7 +143,7 @@ export class Agent {
     });
   }
 
-  private contextFor(name: string, metrics: MetricsRegistry, readiness: ReadinessRegistry, controlApi: Hono) {
+  private contextFor(name: string, metrics: MetricsRegistry, readiness: ReadinessRegistry, controlApi: Hono): SubsystemContext {
     return {
       config: this.options.config,
       nodeId: this.nodeId,

@@ -34,14 +34,22 @@ function text(raw: unknown): string {
   return raw;
 }
 
-function address(allowEmpty: boolean) {
-  return (raw: unknown): string => {
-    const value = text(raw).trim();
-    if (allowEmpty && value === "") return "";
-    const parsed = parseHostPort(value);
-    if ("error" in parsed) throw new FieldValueError(parsed.error);
-    return formatHostPort(parsed);
-  };
+function listenAddress(raw: unknown): string {
+  const parsed = parseHostPort(text(raw).trim());
+  if ("error" in parsed) throw new FieldValueError(parsed.error);
+  return formatHostPort(parsed);
+}
+
+/** Other nodes dial this address, so a wildcard host or port 0 would be unreachable. */
+function advertiseAddress(raw: unknown): string {
+  const value = text(raw).trim();
+  if (value === "") return "";
+  const parsed = parseHostPort(value);
+  if ("error" in parsed) throw new FieldValueError(parsed.error);
+  if (parsed.host === "0.0.0.0" || parsed.host === "::" || parsed.port === 0) {
+    throw new FieldValueError("expected an address other nodes can dial: not 0.0.0.0, :: or port 0");
+  }
+  return formatHostPort(parsed);
 }
 
 function oneOf<T extends string>(choices: readonly T[]) {
@@ -86,20 +94,20 @@ export const CONFIG_FIELDS: readonly ConfigField[] = [
   },
   {
     key: "listenAddr", env: "SHOAL_LISTEN_ADDR", flag: "listen-addr", valueName: "ADDR",
-    description: "HOST:PORT for the cluster channel and Raft (TCP)", parse: address(false),
+    description: "HOST:PORT for the cluster channel and Raft (TCP)", parse: listenAddress,
   },
   {
     key: "advertiseAddr", env: "SHOAL_ADVERTISE_ADDR", flag: "advertise-addr", valueName: "ADDR",
     description: "HOST:PORT other nodes use to reach this one (default: derived from listen-addr)",
-    parse: address(true),
+    parse: advertiseAddress,
   },
   {
     key: "gossipAddr", env: "SHOAL_GOSSIP_ADDR", flag: "gossip-addr", valueName: "ADDR",
-    description: "HOST:PORT for gossip (UDP and TCP)", parse: address(false),
+    description: "HOST:PORT for gossip (UDP and TCP)", parse: listenAddress,
   },
   {
     key: "healthAddr", env: "SHOAL_HEALTH_ADDR", flag: "health-addr", valueName: "ADDR",
-    description: "HOST:PORT for /healthz, /readyz, /metrics and /v1/info (HTTP)", parse: address(false),
+    description: "HOST:PORT for /healthz, /readyz, /metrics and /v1/info (HTTP)", parse: listenAddress,
   },
   {
     key: "logLevel", env: "SHOAL_LOG_LEVEL", flag: "log-level", valueName: "LEVEL",

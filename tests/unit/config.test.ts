@@ -86,12 +86,15 @@ describe("config validation names field, value and source", () => {
     ["healthAddr", { "health-addr": "localhost" }, /invalid healthAddr "localhost" from --health-addr: expected HOST:PORT/],
     ["listenAddr", { "listen-addr": "0.0.0.0:70000" }, /invalid listenAddr "0.0.0.0:70000" from --listen-addr: expected a port between 0 and 65535/],
     ["gossipAddr", { "gossip-addr": "[not-v6]:7371" }, /invalid gossipAddr .* expected an IPv6 address/],
+    ["advertiseAddr", { "advertise-addr": "0.0.0.0:7370" }, /invalid advertiseAddr "0.0.0.0:7370" from --advertise-addr: expected an address other nodes can dial/],
+    ["advertiseAddr", { "advertise-addr": "[::]:7370" }, /expected an address other nodes can dial/],
+    ["advertiseAddr", { "advertise-addr": "10.0.0.1:0" }, /expected an address other nodes can dial/],
     ["nodeName", { "node-name": "-bad name" }, /invalid nodeName "-bad name" from --node-name/],
     ["shutdownTimeoutMs", { "shutdown-timeout-ms": "5s" }, /invalid shutdownTimeoutMs "5s" from --shutdown-timeout-ms: expected an integer from 100 to 600000/],
     ["dataDir", { "data-dir": " " }, /invalid dataDir " " from --data-dir: expected a non-empty path/],
   ];
   for (const [field, flags, message] of cases) {
-    test(`bad ${field} from a flag`, () => {
+    test(`bad ${field} from a flag: ${Object.values(flags).join(" ")}`, () => {
       const error = configError(() => resolveConfig({ defaults, env: {}, flags }));
       expect(error.message).toMatch(message);
       expect(error.context.field).toBe(field);
