@@ -21,6 +21,8 @@ export interface ByteStream {
   write(bytes: Uint8Array): void;
   /** Closes the stream; the driver writes nothing afterwards. */
   close(): void;
+  /** Bytes written but not yet taken by the network. */
+  readonly bufferedBytes: number;
 }
 
 /** An established, authenticated connection. */
@@ -37,6 +39,8 @@ export interface SecureConnection {
   readonly remoteAddress: string;
   /** True once closed, by either side or on a rejection. */
   readonly closed: boolean;
+  /** Bytes sent but not yet taken by the network: a sender can shed load when its peer falls behind. */
+  readonly bufferedBytes: number;
   /**
    * Seals and sends one message. Returns false when the connection is already closed (a race
    * with the peer closing is normal); throws `RangeError` when `payload` exceeds `maxFrameBytes`.
@@ -156,7 +160,7 @@ export class ChannelDriver {
 
   private establish(channel: Established): void {
     if (this.state.phase === "handshaking") clearTimeout(this.state.timer);
-    const connection = new Connection(this, channel, this.options.remoteAddress, this.options.logger);
+    const connection = new Connection(this, channel, this.options.remoteAddress, this.options.stream, this.options.logger);
     this.state = { phase: "open", connection };
     this.options.metrics.onEstablished(this.options.side);
     const peerId = channel.peer.kind === "member" ? channel.peer.certificate.nodeId : "(joining)";
@@ -226,6 +230,7 @@ class Connection implements SecureConnection {
     private readonly driver: ChannelDriver,
     channel: Established,
     readonly remoteAddress: string,
+    private readonly stream: ByteStream,
     private readonly logger: Logger,
   ) {
     this.peer = channel.peer;
@@ -237,6 +242,10 @@ class Connection implements SecureConnection {
 
   get closed(): boolean {
     return this.closedBy !== undefined;
+  }
+
+  get bufferedBytes(): number {
+    return this.stream.bufferedBytes;
   }
 
   send(payload: Uint8Array): boolean {

@@ -195,13 +195,19 @@ function socketEvents(logger: Logger) {
 /** A Bun socket as a `ByteStream`, queueing what the kernel does not take at once. */
 class SocketStream implements ByteStream {
   private readonly queued: Uint8Array[] = [];
+  private queuedBytes = 0;
   private ending = false;
 
   constructor(private readonly socket: Socket<SocketSlot>) {}
 
+  get bufferedBytes(): number {
+    return this.queuedBytes;
+  }
+
   write(bytes: Uint8Array): void {
     if (this.ending) return;
     this.queued.push(bytes);
+    this.queuedBytes += bytes.length;
     if (this.queued.length === 1) this.flush();
   }
 
@@ -214,9 +220,10 @@ class SocketStream implements ByteStream {
   flush(): void {
     while (this.queued.length > 0) {
       const next = this.queued[0] as Uint8Array;
-      const written = this.socket.write(next);
+      const written = Math.max(this.socket.write(next), 0);
+      this.queuedBytes -= written;
       if (written < next.length) {
-        this.queued[0] = next.subarray(Math.max(written, 0));
+        this.queued[0] = next.subarray(written);
         return;
       }
       this.queued.shift();

@@ -5,10 +5,11 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { Socket } from "bun";
+import { createServer, type AddressInfo } from "node:net";
 import { MetricsRegistry } from "../../../core/api/metrics.ts";
 import { ShoalError } from "../../../core/common/errors.ts";
 import { ChannelRejectedError, type Rejection } from "../../../core/secure/channel/rejection.ts";
-import { InitiatorHandshake, type NodeIdentity } from "../../../core/secure/channel/handshake.ts";
+import { InitiatorHandshake, ResponderHandshake, type NodeIdentity } from "../../../core/secure/channel/handshake.ts";
 import type { ChannelSession } from "../../../core/secure/channel/session.ts";
 import { dialSecure, listenSecure, type SecureListener } from "../../../core/secure/channel/socket.ts";
 import type { SecureConnection } from "../../../core/secure/channel/connection.ts";
@@ -272,6 +273,48 @@ describe("secure channel over TCP", () => {
       strict.listener.close();
     }
   }, 15_000);
+
+  test("a peer that stops reading makes writes queue; they drain in order once it reads again", async () => {
+    const messages = 6;
+    const size = 4 * 1024 * 1024;
+    const received: number[] = [];
+    let paused: { resume(): void } | undefined;
+    const server = createServer((socket) => {
+      const decoder = new FrameDecoder(1 << 25);
+      const handshake = new ResponderHandshake({ clusterId: cluster.clusterId, rootPublicKey: cluster.rootPublicKey, identity: manager, admitJoiners: false, randomBytes: seededBytes(5) });
+      let session: ChannelSession | undefined;
+      socket.on("data", (chunk: Buffer) => {
+        for (const frame of decoder.push(chunk)) {
+          if (session) {
+            const opened = session.open(frame);
+            if (opened.kind === "message") received.push(opened.payload[0] as number);
+            continue;
+          }
+          const step = handshake.receive(frame, NOW);
+          if (step.kind === "continue") socket.write(encodeFrame(step.message));
+          if (step.kind === "established") {
+            session = step.channel.session;
+            socket.pause();
+            paused = socket;
+          }
+        }
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, HOST, resolve));
+    try {
+      const connection = await dial((server.address() as AddressInfo).port, worker);
+      for (let i = 0; i < messages; i++) connection.send(new Uint8Array(size).fill(i));
+      expect(await waitFor(() => paused !== undefined)).toBe(true);
+      expect(connection.bufferedBytes).toBeGreaterThan(0);
+      paused?.resume();
+      expect(await waitFor(() => received.length === messages, 30_000)).toBe(true);
+      expect(received).toEqual([0, 1, 2, 3, 4, 5]);
+      expect(connection.bufferedBytes).toBe(0);
+      connection.close();
+    } finally {
+      server.close();
+    }
+  }, 60_000);
 
   test("closing the listener closes its connections", async () => {
     const ownRegistry = new MetricsRegistry();

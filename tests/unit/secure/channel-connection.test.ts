@@ -17,6 +17,7 @@ const text = (value: string) => new TextEncoder().encode(value);
 /** One end of an in-memory stream: what it wrote waits in `outbox` until the test delivers it. */
 class Endpoint implements ByteStream {
   readonly outbox: Uint8Array[] = [];
+  readonly bufferedBytes = 0;
   closed = false;
   driver!: ChannelDriver;
   connection: SecureConnection | undefined;
