@@ -40,6 +40,7 @@ function installPackages(): void {
   if (install.status !== 0) console.log(`test: apt-get install failed (exit ${install.status}); tests needing ${missing.join(", ")} will skip`);
 }
 
+console.log(`test: root=${process.getuid?.() === 0 ? "yes" : "no"} ci=${process.env.CI === "true" ? "yes" : "no"} long=${process.env.SHOAL_LONG === "1" ? "yes" : "no (SHOAL_LONG=1 runs the big simulations)"}`);
 build();
 installPackages();
 const args = process.argv.slice(2);

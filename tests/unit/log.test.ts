@@ -18,6 +18,14 @@ describe("logger", () => {
     ]);
   });
 
+  test("newlines, quotes and '=' in values cannot forge a second line or field", () => {
+    const { logger, lines } = capture();
+    logger.warn("bad peer name", { peer: 'x\nts=0 level=error msg="forged"', note: "a=b" });
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).not.toContain("\n");
+    expect(lines[0]).toEndWith('peer="x\\nts=0 level=error msg=\\"forged\\"" note="a=b"');
+  });
+
   test("json format writes one parseable object per line", () => {
     const { logger, lines } = capture({ format: "json" });
     logger.warn("slow", { ms: 12 });
