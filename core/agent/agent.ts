@@ -5,7 +5,7 @@
  * configured time budget, so systemd never has to escalate to SIGKILL.
  */
 import { mkdirSync } from "node:fs";
-import { Hono } from "hono";
+import type { Hono } from "hono";
 import { ShoalError, describeError } from "../common/errors.ts";
 import type { LogLevel, Logger } from "../common/log.ts";
 import { createControlApp, type AgentStatus } from "../api/control.ts";

@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, test } from "bun:test";
-import { writeFileSync } from "node:fs";
+import { existsSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { cleanup, runShoal, shoalBinary, tempDir } from "./agent-harness.ts";
 
@@ -45,6 +45,14 @@ describe("dist/shoal with bad configuration", () => {
     const result = runShoal(["agent", "--data-dir", join(notADirectory, "data")]);
     expect(result.exitCode).toBe(1);
     expect(result.stderr).toMatch(/^shoal agent: cannot create data dir \S+shoal.json\/data: /);
+  });
+
+  test("a data dir too deep for a unix socket path exits 1 and says so", () => {
+    const deep = join(tempDir(), "d".repeat(110));
+    const result = runShoal(["agent", "--data-dir", deep, "--health-addr", "127.0.0.1:0"]);
+    expect(result.exitCode).toBe(1);
+    expect(result.stderr).toMatch(/cannot listen for the control API on \S+shoal.sock: path longer than 107 bytes; use a shorter --data-dir/);
+    expect(existsSync(join(deep, "shoal.lock"))).toBe(false);
   });
 
   test("a bad SHOAL_* variable exits 3 naming the variable", () => {
