@@ -26,10 +26,10 @@ export const agentCommand: Command = {
     const logger = createLogger({ level: () => level, format: config.logFormat, subsystem: "agent" });
     if (configFile) logger.info("config file loaded", { path: configFile });
 
-    let requestStop: (signal: ShutdownSignal) => void = () => {};
-    const stopRequested = new Promise<ShutdownSignal>((resolve) => (requestStop = resolve));
+    // Signals are handled from the start, so one arriving while the agent boots still stops it cleanly.
+    const stopRequested = Promise.withResolvers<ShutdownSignal>();
     let agent: Agent | undefined;
-    const uninstall = onShutdownSignals(requestStop, (signal) => {
+    const uninstall = onShutdownSignals(stopRequested.resolve, (signal) => {
       logger.warn("second signal received; exiting without finishing shutdown", { signal });
       agent?.releaseLockNow();
       process.exit(ExitCode.forced);
@@ -39,7 +39,7 @@ export const agentCommand: Command = {
         config, logger, subsystems: subsystemFactories,
         logLevel: { get: () => level, set: (next) => (level = next) },
       });
-      const signal = await stopRequested;
+      const signal = await stopRequested.promise;
       logger.info("shutdown requested", { signal });
       const { clean } = await agent.stop();
       return clean ? ExitCode.ok : ExitCode.failure;
