@@ -1,0 +1,35 @@
+/** Shared pieces for the key rotation unit tests: a seeded byte source and a small cluster of cores. */
+import nacl from "tweetnacl";
+import { KeyManager, keyRotationConfig, type KeyRotationConfig, KeyringReceiver } from "../../../core/cluster/keyrotation/index.ts";
+import { SeededRandom } from "../../../core/common/random.ts";
+
+export const CLUSTER_ID = "test-cluster";
+export const MINUTE = 60_000;
+export const HOUR = 60 * MINUTE;
+
+/** Deterministic random bytes from `seed`. */
+export function seededBytes(seed: number): (length: number) => Uint8Array {
+  const random = new SeededRandom(seed);
+  return (length) => Uint8Array.from({ length }, () => random.int(256));
+}
+
+/** A box key pair derived from `seed`. */
+export function boxKeysFor(seed: number): nacl.BoxKeyPair {
+  return nacl.box.keyPair.fromSecretKey(seededBytes(seed)(nacl.box.secretKeyLength));
+}
+
+/** A manager core with a deterministic key source. */
+export function makeManager(seed = 1, config: Partial<KeyRotationConfig> = {}): KeyManager {
+  return new KeyManager({ config: keyRotationConfig(config), clusterId: CLUSTER_ID, boxKeys: boxKeysFor(seed), randomBytes: seededBytes(seed + 1000) });
+}
+
+/** A node's receiver that trusts exactly `managers`' box keys. */
+export function makeReceiver(nodeId: string, boxKeys: nacl.BoxKeyPair, managers: nacl.BoxKeyPair[]): KeyringReceiver {
+  const trusted = new Set(managers.map((keys) => Buffer.from(keys.publicKey).toString("hex")));
+  return new KeyringReceiver({ clusterId: CLUSTER_ID, nodeId, boxKeys, isManagerBoxKey: (key) => trusted.has(Buffer.from(key).toString("hex")) });
+}
+
+/** Applies `entries` to every manager in order, as a committed log would. */
+export function commit(managers: KeyManager[], entries: Uint8Array[]): void {
+  for (const entry of entries) for (const manager of managers) manager.apply(entry);
+}
