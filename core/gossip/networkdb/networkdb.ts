@@ -583,12 +583,21 @@ export class NetworkDb implements Delegate {
       // Room for the events list header; each event also pays its byte-string header.
       const budget = this.config.maxMessageBytes - encodeGossip(this.self, network, []).length - 4;
       for (const peer of this.random.shuffle(peers).slice(0, this.config.gossipFanout)) {
-        const events = state.queue.take(byteStringHeader, budget, peers.length + 1);
+        const events = state.queue.take(byteStringHeader, budget, this.retransmitNodes(peers.length + 1));
         if (events.length === 0) break;
         this.counters.gossipMessagesSent += 1;
         this.send(peer, network, "packet", encodeGossip(this.self, network, events));
       }
     }
+  }
+
+  /**
+   * The node count to size retransmissions by: the network's, raised so that the queue's
+   * `retransmitMult × ceil(log10(n + 1))` reaches `minRetransmits`.
+   */
+  private retransmitNodes(nodes: number): number {
+    const logRounds = Math.ceil(this.config.minRetransmits / this.config.retransmitMult);
+    return Math.max(nodes, 10 ** (logRounds - 1));
   }
 
   /** Starts a bulk sync of `network` when one is needed (join, lost peers, timer) and a peer is up. */

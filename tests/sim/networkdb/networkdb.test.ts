@@ -19,7 +19,11 @@ test("the same with NetworkDB messages riding on membership packets and streams,
 }, 120_000);
 
 test("random creates, updates and deletes converge on every node of the network under loss, duplication and reordering", () => {
-  runSeeds({ name: "networkdb", seeds: 20, run: (seed) => expect(convergenceScenario(seed).operations).toBe(200) });
+  const convergedAfter: number[] = [];
+  runSeeds({ name: "networkdb", seeds: 20, run: (seed) => void convergedAfter.push(convergenceScenario(seed).convergedAfterMs) });
+  // Gossip alone converges most runs within a second at 10% loss; bulk sync catches the rest.
+  convergedAfter.sort((a, b) => a - b);
+  expect(convergedAfter[Math.floor(convergedAfter.length / 2)]).toBeLessThan(2_000);
 }, 120_000);
 
 test("a node declared dead has its entries hidden, and restored unchanged when it comes back", () => {

@@ -102,8 +102,8 @@ export function scopeScenario(seed: number, transport: NetDbClusterOptions["tran
 }
 
 /** Random writes on random nodes converge on every node of the network. */
-export function convergenceScenario(seed: number, nodeCount = 8): { virtualMs: number; operations: number; convergedAfterMs: number } {
-  const { cluster, nodes } = startCluster({ seed, loss: 0.1, duplication: 0.05, reorder: 0.1 }, nodeCount);
+export function convergenceScenario(seed: number, nodeCount = 8, config: NetDbClusterOptions["config"] = {}): { virtualMs: number; operations: number; convergedAfterMs: number } {
+  const { cluster, nodes } = startCluster({ seed, loss: 0.1, duplication: 0.05, reorder: 0.1, config }, nodeCount);
   const random: Random = new SeededRandom(seed ^ 0x5eed);
   const onM = nodes.filter((_, i) => i % 2 === 0);
   for (const node of nodes) cluster.act(node, (db) => db.joinNetwork("N"));
