@@ -63,6 +63,15 @@ export function resolveConfig(sources: ConfigSources): AgentConfig {
   return config;
 }
 
+/**
+ * `SHOAL_*` variables that name no config field: almost always a typo (`SHOAL_LOG_LEVL`), which
+ * would otherwise silently leave the default in place.
+ */
+export function unknownShoalVariables(env: Env): string[] {
+  const known = new Set(["SHOAL_CONFIG", ...CONFIG_FIELDS.map((field) => field.env)]);
+  return Object.keys(env).filter((name) => name.startsWith("SHOAL_") && !known.has(name)).sort();
+}
+
 /** Reads and parses a JSON config file, turning every failure into a `ConfigError`. */
 export function readConfigFile(path: string): { path: string; values: unknown } {
   let text: string;

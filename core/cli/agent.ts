@@ -1,6 +1,7 @@
 /** `shoal agent`: runs the daemon in the foreground until SIGTERM or SIGINT. */
 import { Agent } from "../agent/agent.ts";
 import { onShutdownSignals, type ShutdownSignal } from "../agent/signals.ts";
+import { unknownShoalVariables } from "../agent/config-load.ts";
 import { subsystemFactories } from "../agent/subsystems.ts";
 import { createLogger, type LogLevel } from "../common/log.ts";
 import { CONFIG_FILE_OPTION, configFieldOptions, loadConfigFromFlags } from "./config-flags.ts";
@@ -25,6 +26,7 @@ export const agentCommand: Command = {
     let level: LogLevel = config.logLevel;
     const logger = createLogger({ level: () => level, format: config.logFormat, subsystem: "agent" });
     if (configFile) logger.info("config file loaded", { path: configFile });
+    for (const name of unknownShoalVariables(context.env)) logger.warn("unknown environment variable ignored", { name });
 
     // Signals are handled from the start, so one arriving while the agent boots still stops it cleanly.
     const stopRequested = Promise.withResolvers<ShutdownSignal>();

@@ -132,12 +132,13 @@ describe("a running agent", () => {
 
 describe("agent lifecycle across restarts", () => {
   test("SIGINT also shuts down cleanly, and the node id survives a restart", async () => {
-    const first = await startAgent({ args: ["--log-format", "json"] });
+    const first = await startAgent({ args: ["--log-format", "json"], env: { SHOAL_LOG_LEVL: "debug" } });
     const nodeId = ((await (await fetch(`${first.healthUrl}/v1/info`)).json()) as NodeInfo).nodeId;
     expect(await first.stop("SIGINT")).toBe(0);
     const lines = first.log().trim().split("\n").map((line) => JSON.parse(line));
     expect(lines.every((line) => typeof line.subsystem === "string" && typeof line.ts === "string")).toBe(true);
     expect(lines.map((line) => line.msg)).toEqual(expect.arrayContaining(["agent started", "shutdown requested", "agent stopped"]));
+    expect(lines).toContainEqual(expect.objectContaining({ level: "warn", msg: "unknown environment variable ignored", name: "SHOAL_LOG_LEVL" }));
 
     const second = await startAgent({ dataDir: first.dataDir });
     expect(((await (await fetch(`${second.healthUrl}/v1/info`)).json()) as NodeInfo).nodeId).toBe(nodeId);

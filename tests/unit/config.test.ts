@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { CONFIG_FIELDS } from "../../core/agent/config-fields.ts";
-import { loadConfig, resolveConfig } from "../../core/agent/config-load.ts";
+import { loadConfig, resolveConfig, unknownShoalVariables } from "../../core/agent/config-load.ts";
 import { ConfigError, defaultConfig, type AgentConfig } from "../../core/agent/config.ts";
 import { defaultConfigPath, defaultDataDir } from "../../core/agent/paths.ts";
 
@@ -61,6 +61,10 @@ describe("config precedence: defaults < file < SHOAL_* env < flags", () => {
 
   test("environment variables not naming a field are ignored", () => {
     expect(resolveConfig({ defaults, env: { SHOAL_LONG: "1", PATH: "/bin" }, flags: {} })).toEqual(defaults);
+  });
+
+  test("unknown SHOAL_* variables are reported so typos can be warned about", () => {
+    expect(unknownShoalVariables({ SHOAL_LOG_LEVL: "debug", SHOAL_LOG_LEVEL: "info", SHOAL_CONFIG: "/x", HOME: "/h" })).toEqual(["SHOAL_LOG_LEVL"]);
   });
 
   test("every field has a distinct SHOAL_* variable and flag", () => {
