@@ -337,6 +337,11 @@ export class Raft {
       if (m.type === "vote") {
         this.electionElapsed = 0;
         this.vote = m.from;
+      } else if (this.role === "preCandidate" && m.term === this.term + 1 && m.from < this.id) {
+        // Two pre-candidates that grant each other would both go on to split the vote and
+        // wait out another timeout; the one with the greater id steps aside instead. Only
+        // the timing of campaigns changes, never who may be elected.
+        this.becomeFollower(this.term, "");
       }
     } else {
       this.send({ type: responseType, to: m.from, reject: true });

@@ -4,7 +4,7 @@
  * random few milliseconds after its input (an fsync's latency), so a crash in between loses
  * exactly what was not yet persisted, and the messages that depended on it are never sent.
  */
-import { raftConfig, type RaftConfig } from "../../../core/raft/config.ts";
+import { RAFT_DEFAULTS, raftConfig, type RaftConfig } from "../../../core/raft/config.ts";
 import { RawNode } from "../../../core/raft/node.ts";
 import { MemoryStorage } from "../../../core/raft/storage.ts";
 import type { Message, NodeId, ReadState } from "../../../core/raft/types.ts";
@@ -61,7 +61,7 @@ export class SimRaftCluster {
       node.raft.step(message);
       this.scheduleFlush(node);
     });
-    const tickMs = this.options.raft.tickMs ?? 100;
+    const tickMs = this.options.raft.tickMs ?? RAFT_DEFAULTS.tickMs;
     // Nodes tick out of phase, as real machines do.
     this.options.clock.setTimer(this.options.random.int(tickMs), () =>
       this.options.clock.every(tickMs, () => {
