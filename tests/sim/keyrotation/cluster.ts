@@ -67,6 +67,8 @@ export interface SimNode {
   /** Whether the manager answered since the session opened (until then the node repeats its hello). */
   sessionOpen: boolean;
   synced: boolean;
+  /** When it last came online. */
+  onlineSince: number;
   manager: ManagerParts | undefined;
 }
 
@@ -74,6 +76,8 @@ export interface SimNode {
 export interface ClusterCounters {
   probesOpened: number;
   returnChecks: number;
+  /** The longest time from a node coming online to it holding a keyring it may gossip with. */
+  slowestCatchUpMs: number;
   installs: number;
   keyringsSent: number;
   elections: number;
@@ -87,7 +91,7 @@ export class KeyRotationCluster {
   readonly nodes = new Map<string, SimNode>();
   readonly managerIds: string[];
   readonly workerIds: string[];
-  readonly counters: ClusterCounters = { probesOpened: 0, returnChecks: 0, installs: 0, keyringsSent: 0, elections: 0 };
+  readonly counters: ClusterCounters = { probesOpened: 0, returnChecks: 0, slowestCatchUpMs: 0, installs: 0, keyringsSent: 0, elections: 0 };
   private readonly managerBoxKeys = new Set<string>();
   private readonly randomBytes: (length: number) => Uint8Array;
   private electionPending = false;
@@ -185,6 +189,7 @@ export class KeyRotationCluster {
     const node = this.node(id);
     if (node.online) return;
     node.online = true;
+    node.onlineSince = this.clock.now();
     this.net.restart(id);
     if (node.manager) {
       node.manager.distributor = new KeyDistributor(node.manager.keys, this.settings.config.distributionRetry);
@@ -221,7 +226,7 @@ export class KeyRotationCluster {
       const keys = new KeyManager({ config: this.settings.config, clusterId: CLUSTER_ID, boxKeys, randomBytes: this.randomBytes });
       manager = { keys, distributor: new KeyDistributor(keys, this.settings.config.distributionRetry), applied: 0 };
     }
-    const node: SimNode = { id, boxKeys, receiver, keyring, seal, online: true, session: undefined, sessionOpen: false, synced: false, manager };
+    const node: SimNode = { id, boxKeys, receiver, keyring, seal, online: true, session: undefined, sessionOpen: false, synced: false, onlineSince: 0, manager };
     this.nodes.set(id, node);
     this.net.attach(id, (from, message) => this.receive(node, from, message));
   }
@@ -254,6 +259,7 @@ export class KeyRotationCluster {
   /** A node that just caught up must open every synced node's probe, and they its probe. */
   private checkCanGossip(node: SimNode): void {
     this.counters.returnChecks++;
+    this.counters.slowestCatchUpMs = Math.max(this.counters.slowestCatchUpMs, this.clock.now() - node.onlineSince);
     const packet = node.seal.seal(PROBE);
     for (const other of this.syncedNodes()) {
       if (other === node) continue;

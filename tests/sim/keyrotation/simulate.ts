@@ -36,6 +36,7 @@ export interface KeyRotationRunSummary {
   elections: number;
   probesOpened: number;
   returnChecks: number;
+  slowestCatchUpMs: number;
   keyringsSent: number;
   sessionMessagesLost: number;
 }
@@ -87,6 +88,7 @@ export function simulate(seed: number, options: SimulateOptions = {}): KeyRotati
     elections: cluster.counters.elections,
     probesOpened: cluster.counters.probesOpened,
     returnChecks: cluster.counters.returnChecks,
+    slowestCatchUpMs: cluster.counters.slowestCatchUpMs,
     keyringsSent: cluster.counters.keyringsSent,
     sessionMessagesLost: totalDropped(cluster.net.stats()),
   };
