@@ -81,6 +81,8 @@ export interface StartAgentOptions {
   env?: Record<string, string>;
   /** Wait until `/readyz` answers 200 (default true). */
   waitReady?: boolean;
+  /** What runs in place of `dist/shoal` (e.g. `[bun, script.ts]`); `agent …` is appended. */
+  command?: string[];
 }
 
 /** Starts `dist/shoal agent` on a fresh data dir and a free loopback port. */
@@ -88,7 +90,7 @@ export async function startAgent(options: StartAgentOptions = {}): Promise<Agent
   const dataDir = options.dataDir ?? tempDir();
   const port = await freePort();
   const child = Bun.spawn(
-    [shoalBinary(), "agent", "--data-dir", dataDir, "--health-addr", `127.0.0.1:${port}`, "--node-name", "test-node", ...(options.args ?? [])],
+    [...(options.command ?? [shoalBinary()]), "agent", "--data-dir", dataDir, "--health-addr", `127.0.0.1:${port}`, "--node-name", "test-node", ...(options.args ?? [])],
     { env: childEnv(options.env), stdin: "ignore", stdout: "pipe", stderr: "pipe" },
   );
   let stderr = "";
