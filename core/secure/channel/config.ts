@@ -20,6 +20,12 @@ export interface ChannelConfig {
    * bound keeps what an unauthenticated peer can make us buffer small. Default 16 KiB.
    */
   maxHandshakeMessageBytes: number;
+  /**
+   * Handshakes a listener runs at once. A handshake costs the responder public-key work before
+   * the peer has proven anything, so connections beyond this are closed at once (counted as
+   * `overloaded`) rather than queued. Default 64.
+   */
+  maxPendingHandshakes: number;
 }
 
 /** The defaults of every `ChannelConfig` field. */
@@ -27,6 +33,7 @@ export const DEFAULT_CHANNEL_CONFIG: Readonly<ChannelConfig> = {
   handshakeTimeoutMs: 10_000,
   maxFrameBytes: 16 * 1024 * 1024,
   maxHandshakeMessageBytes: 16 * 1024,
+  maxPendingHandshakes: 64,
 };
 
 /** The defaults with `overrides` applied; throws `RangeError` naming a field that is not a positive integer. */

@@ -90,6 +90,7 @@ export class ChannelDriver {
     this.decoder = new FrameDecoder(Math.max(options.config.maxFrameBytes + FRAME_OVERHEAD, options.config.maxHandshakeMessageBytes));
     const timer = setTimeout(() => this.reject({ reason: "timeout", message: `handshake not finished within ${options.config.handshakeTimeoutMs} ms` }), options.config.handshakeTimeoutMs);
     this.state = { phase: "handshaking", timer };
+    options.metrics.onHandshakeStarted();
     if (options.hello) options.stream.write(encodeFrame(options.hello));
   }
 
@@ -205,6 +206,7 @@ export class ChannelDriver {
     this.options.stream.close();
     if (state.phase === "handshaking") {
       clearTimeout(state.timer);
+      this.options.metrics.onHandshakeFailed();
       this.options.onHandshakeFailed(handshakeError);
     } else {
       state.connection.session.close();

@@ -29,7 +29,9 @@ export type HandshakeRejectReason =
   /** The responder is a valid node, but not the one the initiator dialled. */
   | "unexpectedPeer"
   /** The handshake did not finish within the configured time (counted by the connection shell). */
-  | "timeout";
+  | "timeout"
+  /** The listener already had its maximum of handshakes in progress (counted by the socket shell). */
+  | "overloaded";
 
 /** Why an established channel refused a frame. */
 export type FrameRejectReason =
@@ -47,12 +49,15 @@ export type FrameRejectReason =
 /** Every reason a channel can be rejected for. */
 export type RejectReason = HandshakeRejectReason | FrameRejectReason;
 
+// A record rather than a list, so the compiler insists on every member of the union.
+const REASON_SET: Record<RejectReason, true> = {
+  malformed: true, unexpectedMessage: true, wrongCluster: true, rootPinMismatch: true, tampered: true, badCertificate: true,
+  notYetValid: true, expired: true, revoked: true, badTranscriptSignature: true, certificateRequired: true, unexpectedPeer: true,
+  timeout: true, overloaded: true, replayed: true, reordered: true, oversized: true,
+};
+
 /** Every reason, for pre-registering metric series so dashboards see zeros rather than gaps. */
-export const REJECT_REASONS: readonly RejectReason[] = [
-  "malformed", "unexpectedMessage", "wrongCluster", "rootPinMismatch", "tampered", "badCertificate",
-  "notYetValid", "expired", "revoked", "badTranscriptSignature", "certificateRequired", "unexpectedPeer",
-  "timeout", "replayed", "reordered", "oversized",
-];
+export const REJECT_REASONS: readonly RejectReason[] = Object.keys(REASON_SET) as RejectReason[];
 
 /** A refusal: its stable reason and a message fit for a log line (never key material). */
 export interface Rejection {

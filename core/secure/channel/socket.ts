@@ -105,6 +105,7 @@ export function dialSecure(options: DialSecureOptions): Promise<SecureConnection
 export function listenSecure(options: ListenSecureOptions): SecureListener {
   const shared = environment(options);
   const drivers = new Set<ChannelDriver>();
+  let pendingHandshakes = 0;
   const listener = Bun.listen<SocketSlot>({
     hostname: options.host,
     port: options.port,
@@ -112,12 +113,25 @@ export function listenSecure(options: ListenSecureOptions): SecureListener {
     socket: {
       ...socketEvents(shared.logger),
       open(socket) {
+        const remoteAddress = `${socket.remoteAddress}:${socket.remotePort}`;
+        if (pendingHandshakes >= shared.config.maxPendingHandshakes) {
+          shared.metrics.onRejected("overloaded");
+          shared.logger.warn("too many secure channel handshakes in progress; dropping a connection", { remote: remoteAddress, limit: shared.config.maxPendingHandshakes });
+          socket.terminate();
+          return;
+        }
+        pendingHandshakes++;
         const stream = new SocketStream(socket);
         const handshake = new ResponderHandshake({ ...options.credentials, randomBytes: shared.randomBytes, revoked: shared.revoked() });
-        const remoteAddress = `${socket.remoteAddress}:${socket.remotePort}`;
-        const driver = driverFor("responder", shared, stream, remoteAddress, handshake, options.onConnection, (error) => {
+        const established = (connection: SecureConnection) => {
+          pendingHandshakes--;
+          options.onConnection(connection);
+        };
+        const failed = (error: ShoalError) => {
+          pendingHandshakes--;
           shared.logger.debug("inbound secure channel not established", { remote: remoteAddress, error: error.message });
-        });
+        };
+        const driver = driverFor("responder", shared, stream, remoteAddress, handshake, established, failed);
         socket.data = { stream, driver };
         drivers.add(driver);
       },

@@ -8,6 +8,7 @@ import type { Socket } from "bun";
 import { createServer, type AddressInfo } from "node:net";
 import { MetricsRegistry } from "../../../core/api/metrics.ts";
 import { ShoalError } from "../../../core/common/errors.ts";
+import type { ChannelConfig } from "../../../core/secure/channel/config.ts";
 import { ChannelRejectedError, type Rejection } from "../../../core/secure/channel/rejection.ts";
 import { InitiatorHandshake, ResponderHandshake, type NodeIdentity } from "../../../core/secure/channel/handshake.ts";
 import type { ChannelSession } from "../../../core/secure/channel/session.ts";
@@ -36,7 +37,7 @@ async function waitFor(predicate: () => boolean, deadlineMs = 5_000): Promise<bo
 }
 
 /** An echo server on the secure channel, with its registry and the peers it has seen. */
-function echoServer(registry: MetricsRegistry, from: TestCluster, identity: NodeIdentity, handshakeTimeoutMs = 10_000): { listener: SecureListener; peers: SecureConnection[] } {
+function echoServer(registry: MetricsRegistry, from: TestCluster, identity: NodeIdentity, config: Partial<ChannelConfig> = {}): { listener: SecureListener; peers: SecureConnection[] } {
   const peers: SecureConnection[] = [];
   const listener = listenSecure({
     host: HOST,
@@ -44,7 +45,7 @@ function echoServer(registry: MetricsRegistry, from: TestCluster, identity: Node
     metrics: registry,
     now: () => NOW,
     revoked: () => new Set([removed.fields.serial]),
-    config: { handshakeTimeoutMs, maxFrameBytes: 64 * 1024 },
+    config: { maxFrameBytes: 64 * 1024, ...config },
     credentials: { clusterId: from.clusterId, rootPublicKey: from.rootPublicKey, identity, admitJoiners: true },
     onConnection(connection) {
       peers.push(connection);
@@ -261,7 +262,7 @@ describe("secure channel over TCP", () => {
 
   test("a peer that connects and stays silent is dropped at the handshake timeout", async () => {
     const slowRegistry = new MetricsRegistry();
-    const strict = echoServer(slowRegistry, cluster, manager, 200);
+    const strict = echoServer(slowRegistry, cluster, manager, { handshakeTimeoutMs: 200 });
     try {
       const raw = await RawClient.connect(strict.listener.port);
       expect(await waitFor(() => raw.closed)).toBe(true);
@@ -315,6 +316,26 @@ describe("secure channel over TCP", () => {
       server.close();
     }
   }, 60_000);
+
+  test("connections beyond the pending-handshake limit are dropped at once; served again once handshakes finish", async () => {
+    const ownRegistry = new MetricsRegistry();
+    const limited = echoServer(ownRegistry, cluster, manager, { maxPendingHandshakes: 2 });
+    try {
+      const silent = [await RawClient.connect(limited.listener.port), await RawClient.connect(limited.listener.port)];
+      const extra = await RawClient.connect(limited.listener.port);
+      expect(await waitFor(() => extra.closed)).toBe(true);
+      expect(ownRegistry.render()).toContain('shoal_secure_channel_rejected_total{reason="overloaded"} 1');
+      expect(silent.some((raw) => raw.closed)).toBe(false);
+      for (const raw of silent) raw.end();
+      expect(await waitFor(() => silent.every((raw) => raw.closed))).toBe(true);
+      expect(await waitFor(() => ownRegistry.render().includes("shoal_secure_channel_pending_handshakes 0"))).toBe(true);
+      const connection = await dial(limited.listener.port, worker);
+      expect(await roundTrip(connection, "room again")).toBe("echo:room again");
+      connection.close();
+    } finally {
+      limited.listener.close();
+    }
+  }, 15_000);
 
   test("closing the listener closes its connections", async () => {
     const ownRegistry = new MetricsRegistry();

@@ -110,6 +110,7 @@ describe("secure connection driver", () => {
     expect(initiator.received).toEqual(["welcome"]);
     expect(registry.render()).toContain('shoal_secure_channel_established_total{side="initiator"} 1');
     expect(registry.render()).toContain("shoal_secure_channel_open_connections 2");
+    expect(registry.render()).toContain("shoal_secure_channel_pending_handshakes 0");
     client.close();
     pump();
     expect(initiator.closedWith).toEqual([undefined]);
@@ -161,13 +162,15 @@ describe("secure connection driver", () => {
   });
 
   test("garbage instead of a handshake is rejected as malformed; the dialler sees a ChannelRejectedError", () => {
-    const { responder, initiator, pump, rejected } = link();
+    const { responder, initiator, pump, rejected, registry } = link();
+    expect(registry.render()).toContain("shoal_secure_channel_pending_handshakes 2");
     pump((chunks) => chunks.map(() => Uint8Array.of(0, 0, 0, 3, 1, 2, 3)));
     expect(rejected("malformed")).toBe(1);
     expect(responder.closed).toBe(true);
     expect(responder.failure).toBeInstanceOf(ChannelRejectedError);
     expect(initiator.failure?.code).toBe("secure_channel_closed");
     expect(responder.connection).toBeUndefined();
+    expect(registry.render()).toContain("shoal_secure_channel_pending_handshakes 0");
   });
 
   test("a handshake message over maxHandshakeMessageBytes is refused as soon as its bytes exceed the bound", () => {

@@ -209,7 +209,7 @@ describe("secure channel handshake", () => {
         expect(["malformed", "tampered"]).toContain(refusal(outcome).reason);
       }
     }
-  });
+  }, 30_000);
 
   test("flipped bytes anywhere in every handshake message are refused", () => {
     const good = run(initiatorFor(worker), responderFor(manager));
@@ -227,7 +227,7 @@ describe("secure channel handshake", () => {
         expect(["malformed", "tampered", "wrongCluster"]).toContain(refusal(outcome).reason);
       }
     }
-  });
+  }, 30_000);
 
   test("garbage in place of any handshake message is refused as malformed", () => {
     const random = new SeededRandom(21);
@@ -237,7 +237,7 @@ describe("secure channel handshake", () => {
       const outcome = run(initiatorFor(worker), responderFor(manager), (message, at) => (at === index ? garbage : message));
       expect(["malformed", "tampered"]).toContain(refusal(outcome).reason);
     }
-  });
+  }, 30_000);
 
   test("a low-order ephemeral key is refused", () => {
     const zeroEphemeral = (message: Uint8Array, index: number) => {
