@@ -10,7 +10,7 @@
 import { encodeConfChange } from "./confchange.ts";
 import { CompactedError, SnapshotOutOfDateError, UnavailableError } from "./errors.ts";
 import { limitSize } from "./size.ts";
-import type { ConfState, Entry, HardState, Snapshot } from "./types.ts";
+import type { ConfState, Entry, HardState, Ready, Snapshot } from "./types.ts";
 
 /** What a node restarts from: its persisted hard state and the membership it last knew. */
 export interface InitialState {
@@ -94,6 +94,13 @@ export class MemoryStorage implements Storage {
 
   snapshot(): Snapshot {
     return this.latest;
+  }
+
+  /** Persists what a `Ready` asks for, in the safe order: snapshot, entries, then hard state. */
+  persist(ready: Pick<Ready, "hardState" | "entries" | "snapshot">): void {
+    if (ready.snapshot !== undefined) this.applySnapshot(ready.snapshot);
+    this.append(ready.entries);
+    if (ready.hardState !== undefined) this.setHardState(ready.hardState);
   }
 
   /** Persists the hard state. */

@@ -147,9 +147,7 @@ export class SimRaftCluster {
       const ready = raft.ready();
       if (ready.softState?.role === "leader") monitor.onLeader(node.id, raft.raft.term, raft.raft.log);
       // 1. persist
-      if (ready.snapshot !== undefined) node.storage.applySnapshot(ready.snapshot);
-      node.storage.append(ready.entries);
-      if (ready.hardState !== undefined) node.storage.setHardState(ready.hardState);
+      node.storage.persist(ready);
       // 2. send (copies: a real transport never shares objects between nodes)
       for (const message of ready.messages) net.send(node.id, message.to, { ...message, entries: message.entries.map((entry) => ({ ...entry })) });
       // 3. apply

@@ -58,12 +58,8 @@ export class TestCluster {
     for (const entry of this.nodes.values()) {
       while (entry.node.hasReady()) {
         const ready = entry.node.ready();
-        if (ready.snapshot !== undefined) {
-          entry.storage.applySnapshot(ready.snapshot);
-          entry.installed.push(ready.snapshot);
-        }
-        entry.storage.append(ready.entries);
-        if (ready.hardState !== undefined) entry.storage.setHardState(ready.hardState);
+        entry.storage.persist(ready);
+        if (ready.snapshot !== undefined) entry.installed.push(ready.snapshot);
         this.inbox.push(...ready.messages);
         entry.applied.push(...ready.committedEntries);
         entry.readStates.push(...ready.readStates);
