@@ -172,9 +172,9 @@ export class NetDbCluster {
     return this.gossip.allSee(observers, subject, states);
   }
 
-  /** NetworkDB datagrams and bulk syncs delivered per node (for reporting). */
-  trafficStats() {
-    return { datagrams: this.datagrams.stats(), streams: this.streams.stats() };
+  /** Bytes of NetworkDB's own messages sent so far, cluster-wide (own-transport runs). */
+  bytesSent(): number {
+    return this.datagrams.stats().bytesSent + this.streams.stats().bytesSent;
   }
 
   private node(name: MemberName): Node {

@@ -102,7 +102,11 @@ export function scopeScenario(seed: number, transport: NetDbClusterOptions["tran
 }
 
 /** Random writes on random nodes converge on every node of the network. */
-export function convergenceScenario(seed: number, nodeCount = 8, config: NetDbClusterOptions["config"] = {}): { virtualMs: number; operations: number; convergedAfterMs: number } {
+export function convergenceScenario(
+  seed: number,
+  nodeCount = 8,
+  config: NetDbClusterOptions["config"] = {},
+): { virtualMs: number; operations: number; convergedAfterMs: number; busyBytesPerNodePerSecond: number; idleBytesPerNodePerSecond: number } {
   const { cluster, nodes } = startCluster({ seed, loss: 0.1, duplication: 0.05, reorder: 0.1, config }, nodeCount);
   const random: Random = new SeededRandom(seed ^ 0x5eed);
   const onM = nodes.filter((_, i) => i % 2 === 0);
@@ -110,6 +114,7 @@ export function convergenceScenario(seed: number, nodeCount = 8, config: NetDbCl
   for (const node of onM) cluster.act(node, (db) => db.joinNetwork("M"));
   let operations = 0;
   let nextKey = 0;
+  const busyFrom = { at: cluster.clock.now(), bytes: cluster.bytesSent() };
   for (let step = 0; step < 200; step++) {
     cluster.run(100);
     const node = nodes[random.int(nodes.length)] as string;
@@ -129,7 +134,13 @@ export function convergenceScenario(seed: number, nodeCount = 8, config: NetDbCl
   awaitConvergence(cluster, onM, "M", 90_000);
   const convergedAfterMs = cluster.clock.now() - lastWriteAt;
   check(nodes.filter((node) => !onM.includes(node)).every((node) => cluster.db(node).list("M").length === 0), "M's entries reached a node not on M");
-  return { virtualMs: cluster.clock.now(), operations, convergedAfterMs };
+  const perNodePerSecond = (from: { at: number; bytes: number }) => Math.round(((cluster.bytesSent() - from.bytes) / nodes.length / (cluster.clock.now() - from.at)) * 1000);
+  const busyBytesPerNodePerSecond = perNodePerSecond(busyFrom);
+  // Steady state: no writes for a minute, only periodic bulk syncs (two per network per node).
+  const idleFrom = { at: cluster.clock.now(), bytes: cluster.bytesSent() };
+  cluster.run(60_000);
+  const idleBytesPerNodePerSecond = perNodePerSecond(idleFrom);
+  return { virtualMs: cluster.clock.now(), operations, convergedAfterMs, busyBytesPerNodePerSecond, idleBytesPerNodePerSecond };
 }
 
 /** A node declared dead has its entries hidden, then restored as the same versions when it returns. */
