@@ -8,7 +8,7 @@
 import type nacl from "tweetnacl";
 import { ShoalError } from "../../common/errors.ts";
 import type { Keyring } from "../../secure/keyring.ts";
-import { keyIdOf, primaryKey } from "./state.ts";
+import { type GossipKey, keyIdOf, primaryKey } from "./state.ts";
 import { KeyringError, type KeyringRejection, openKeyring, type OpenKeyringOptions, SharedKeys } from "./sealing.ts";
 
 /** One key to install, with its header id. */
@@ -77,9 +77,9 @@ export class KeyringReceiver {
       if (error instanceof KeyringError) return { status: "rejected", reason: error.reason, message: error.message };
       throw error;
     }
-    const primary = primaryKey(payload.keys);
-    const version = payload.keys.at(-1)?.serial ?? 0;
-    if (!primary) return { status: "rejected", reason: "malformed", message: "keyring has no keys" };
+    // openKeyring guarantees at least one key.
+    const primary = primaryKey(payload.keys) as GossipKey;
+    const version = (payload.keys.at(-1) as GossipKey).serial;
     if (version === this.installed) return { status: "current", version };
     if (version < this.installed) {
       return { status: "rejected", reason: "stale", message: `keyring version ${version} is older than the installed ${this.installed}` };
@@ -95,7 +95,8 @@ export class KeyringReceiver {
  * Makes `keyring` hold exactly the received keys with the received primary: installs the new
  * keys, switches the primary, then removes the keys the cluster no longer keeps — in that order,
  * so there is no moment without a primary or without a key a peer may still use. Checks every
- * key id first, so a conflicting keyring changes nothing.
+ * key id first, so a conflicting keyring changes nothing (a conflict means the keyring comes from
+ * another key history, e.g. another cluster's, since serials never repeat within one).
  */
 export function installKeyring(keyring: Keyring, received: ReceivedKeyring): void {
   for (const { id, key } of received.keys) {
