@@ -13,7 +13,7 @@ import type { Database } from "bun:sqlite";
 import { join } from "node:path";
 import { CompactedError, SnapshotOutOfDateError, UnavailableError } from "../raft/errors.ts";
 import { limitSize } from "../raft/size.ts";
-import { cloneConf, emptyConfState, type InitialState, type Storage } from "../raft/storage.ts";
+import { bootstrapLog, cloneConf, emptyConfState, type InitialState, type Storage } from "../raft/storage.ts";
 import type { ConfState, Entry, HardState, Snapshot } from "../raft/types.ts";
 import { entryRow, loadState, openDatabase, RAFT_DB_FILE, writeRecord, type LogStart } from "./schema.ts";
 
@@ -67,9 +67,8 @@ export class DurableStorage implements Storage {
   /** Records the initial membership of a brand-new cluster (as `MemoryStorage.bootstrap`). */
   bootstrap(conf: ConfState): void {
     if (!this.isEmpty()) throw new Error(`raft store ${this.path} is already initialised`);
-    const snapshot: Snapshot = { meta: { index: 0, term: 0, conf: cloneConf(conf) }, data: new Uint8Array() };
-    this.db.transaction(() => writeRecord(this.db, "snapshot", snapshot))();
-    this.latest = snapshot;
+    // The initial membership lives in the log (not only in local state), so members added later learn it.
+    this.persist(bootstrapLog(conf));
   }
 
   initialState(): InitialState {

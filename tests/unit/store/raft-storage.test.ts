@@ -5,6 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { CompactedError, SnapshotOutOfDateError, UnavailableError } from "../../../core/raft/errors.ts";
 import type { Entry } from "../../../core/raft/types.ts";
+import { bootstrapLog } from "../../../core/raft/storage.ts";
 import { StoreCorruptError } from "../../../core/store/errors.ts";
 import { DurableStorage } from "../../../core/store/raft-storage.ts";
 import { inspectStore, repairStore } from "../../../core/store/repair.ts";
@@ -37,7 +38,9 @@ describe("DurableStorage", () => {
     expect(() => store.bootstrap(conf)).toThrow("already initialised");
     store.close();
     const reopened = DurableStorage.open(dir);
-    expect(reopened.initialState().confState).toEqual(conf);
+    // The membership is bootstrapped as committed log entries (one per member), so joiners replicate it.
+    expect(reopened.entries(1, reopened.lastIndex() + 1, Infinity)).toEqual(bootstrapLog(conf).entries);
+    expect(reopened.initialState().hardState.commit).toBe(reopened.lastIndex());
     expect(reopened.isEmpty()).toBe(false);
     reopened.close();
   });
