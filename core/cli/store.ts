@@ -52,7 +52,10 @@ export const storeCommand: Command = {
     }
     const result = repairStore(config.dataDir);
     context.out(`${result.path}: removed ${result.removed} entries from index ${result.truncatedFrom}`);
-    if (result.commitLowered) context.out(`commit index lowered from ${result.commitLowered.from} to ${result.commitLowered.to}; the leader will resend the rest`);
+    if (result.commitLowered) {
+      context.out(`commit index lowered from ${result.commitLowered.from} to ${result.commitLowered.to}; the leader will resend the rest`);
+      context.err("committed entries were removed: if the node cannot rejoin, remove it from the cluster and add it back with an empty data directory");
+    }
     return ExitCode.ok;
   },
 };

@@ -2,9 +2,12 @@
  * Inspection and repair of a damaged raft store, behind `shoal store check|repair`.
  *
  * Repair only ever truncates the log from its first bad entry. That is safe for a torn tail:
- * entries are acknowledged only after their transaction is fsynced, so entries that fail their
- * checksum were never acknowledged, and the leader resends whatever this node is missing. The
- * commit index is lowered to the new last index (it is only a hint; the leader restores it).
+ * entries are acknowledged only after their transaction is fsynced, so an entry whose write
+ * never completed was never acknowledged, and the leader resends whatever this node is missing.
+ * The commit index is lowered to the new last index (it is only a hint; the leader restores it).
+ * Damage to entries that *were* acknowledged (bit rot, a lost disk cache) is different: the
+ * leader counted them, so after truncation the node may be refused by the leader (commit past
+ * its log); remove that node from the cluster and add it back with an empty data directory.
  * A damaged hard state or snapshot cannot be repaired by truncation: the vote would be lost,
  * which could elect two leaders in one term, so those are reported and left alone.
  */
