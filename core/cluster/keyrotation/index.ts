@@ -8,6 +8,15 @@
  * - `KeyDistributor` (every manager): delivers and resends until each session acknowledges.
  * - `KeyringReceiver` (every node): `receiveKeyring(sealed, now)` validates; `installKeyring`
  *   puts the result into the gossip `Keyring`.
+ *
+ * Timeline, one rotation interval per column; `*` marks the key nodes seal with:
+ *
+ *   rotation     1      2        3           4
+ *   keys kept    k1*    k1* k2   k1 k2* k3   k2 k3* k4
+ *
+ * A key is generated one rotation before anyone seals with it, so every node has a whole
+ * interval to install it; it is still accepted for one more rotation after it stops sealing, so
+ * a node whose newest keyring is still on its way keeps being understood.
  */
 export { DEFAULT_KEY_ROTATION_CONFIG, keyRotationConfig, type KeyRotationConfig } from "./config.ts";
 export { decodeKeyEntry, decodeKeyState, encodeKeyEntry, encodeKeyState } from "./codec.ts";

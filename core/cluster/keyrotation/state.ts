@@ -86,7 +86,8 @@ export function applyKeyEntry(state: GossipKeyState, entry: KeyEntry): { state: 
   const version = keyVersion(state);
   if (entry.type === "rotate") {
     if (entry.serial !== version + 1) return { state, outcome: { applied: false, reason: "stale" } };
-    if (entry.key.length !== GOSSIP_KEY_BYTES || entry.serial > MAX_SERIAL) return { state, outcome: { applied: false, reason: "malformed" } };
+    const wellFormed = entry.key.length === GOSSIP_KEY_BYTES && entry.serial <= MAX_SERIAL && entry.nextRotationAt > entry.createdAt;
+    if (!wellFormed) return { state, outcome: { applied: false, reason: "malformed" } };
     const added: GossipKey = { serial: entry.serial, key: Uint8Array.from(entry.key), createdAt: entry.createdAt };
     const keys = [...state.keys, added].slice(-KEYS_KEPT);
     return { state: { keys, nextRotationAt: entry.nextRotationAt }, outcome: { applied: true, entry } };

@@ -136,6 +136,8 @@ describe("KeyManager schedule", () => {
       applied: false,
       reason: "malformed",
     });
+    const pastSchedule = encodeKeyEntry({ type: "rotate", serial: 3, key: new Uint8Array(32).fill(9), createdAt: 2 * HOUR, nextRotationAt: 2 * HOUR });
+    expect(manager.apply(pastSchedule)).toEqual({ applied: false, reason: "malformed" });
     expect(encodeKeyState(manager.state())).toEqual(before);
   });
 
