@@ -3,6 +3,6 @@ export { raftConfig, RAFT_DEFAULTS, type RaftConfig, type ReadOnlyOption } from 
 export { applyConfChange, confChangeProblem, decodeConfChange, encodeConfChange, type ConfChange, type ConfChangeType } from "./confchange.ts";
 export * from "./errors.ts";
 export { RawNode, type PeerStatus, type RaftStatus, type RawNodeOptions } from "./node.ts";
-export { cloneConf, emptyConfState, MemoryStorage, type InitialState, type Storage } from "./storage.ts";
+export { bootstrapLog, cloneConf, emptyConfState, MemoryStorage, type InitialState, type Storage } from "./storage.ts";
 export { entrySize } from "./size.ts";
 export type * from "./types.ts";

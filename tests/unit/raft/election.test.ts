@@ -80,6 +80,20 @@ describe("raft election", () => {
     expect(cluster.get("a").node.raft.lead).toBe("b");
   });
 
+  test("a transfer to a lagging voter holds proposals, and is abandoned after an election timeout", () => {
+    const cluster = new TestCluster(["a", "b", "c"], { electionTicks: 5 });
+    cluster.elect("a");
+    cluster.drop = (m) => m.to === "c" || m.from === "c";
+    cluster.get("a").node.propose(text("x"));
+    cluster.settle();
+    const a = cluster.get("a").node;
+    a.transferLeadership("c");
+    expect(() => a.propose(text("y"))).toThrow(ProposalDroppedError);
+    cluster.tick(5, ["a", "b"]);
+    expect(a.raft.role).toBe("leader");
+    expect(() => a.propose(text("y"))).not.toThrow();
+  });
+
   test("proposals are dropped with a typed error while no leader is known", () => {
     const cluster = new TestCluster(["a", "b", "c"]);
     expect(() => cluster.get("b").node.propose(text("x"))).toThrow(ProposalDroppedError);

@@ -1,4 +1,5 @@
 import { describe, expect, test } from "bun:test";
+import { ProposalDroppedError } from "../../../core/raft/errors.ts";
 import { MemoryStorage } from "../../../core/raft/storage.ts";
 import { TestCluster, text } from "./cluster.ts";
 
@@ -142,5 +143,26 @@ describe("raft replication", () => {
     cluster.tick(2);
     // The restarted node re-applies from its (in-memory) state machine's start.
     expect(cluster.appliedText("b")).toEqual(["x", "y", "z"]);
+  });
+});
+
+describe("raft proposal limits", () => {
+  test("the leader drops proposals once maxUncommittedEntriesBytes are waiting for a quorum", () => {
+    const cluster = new TestCluster(["a", "b", "c"], { maxUncommittedEntriesBytes: 1000, checkQuorum: false });
+    cluster.elect("a");
+    cluster.drop = (m) => m.from === "a" && m.type === "append";
+    const a = cluster.get("a").node;
+    let reason: string | undefined;
+    for (let i = 0; i < 20 && reason === undefined; i++) {
+      try {
+        a.propose(new Uint8Array(300));
+      } catch (error) {
+        reason = (error as ProposalDroppedError).reason;
+      }
+    }
+    expect(reason).toBe("uncommitted_limit");
+    cluster.drop = () => false;
+    cluster.tick(2);
+    expect(() => a.propose(new Uint8Array(300))).not.toThrow();
   });
 });
