@@ -38,6 +38,7 @@ export interface KeyRotationRunSummary {
   returnChecks: number;
   slowestCatchUpMs: number;
   keyringsSent: number;
+  keyringsInstalled: number;
   sessionMessagesLost: number;
 }
 
@@ -90,6 +91,7 @@ export function simulate(seed: number, options: SimulateOptions = {}): KeyRotati
     returnChecks: cluster.counters.returnChecks,
     slowestCatchUpMs: cluster.counters.slowestCatchUpMs,
     keyringsSent: cluster.counters.keyringsSent,
+    keyringsInstalled: cluster.counters.installs,
     sessionMessagesLost: totalDropped(cluster.net.stats()),
   };
 }
