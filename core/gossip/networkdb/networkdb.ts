@@ -22,12 +22,12 @@
  * - A node leaving a network makes the others drop its entries there; nobody forges
  *   tombstones for another node's entries.
  */
-import { encodeCbor } from "../../common/envelope.ts";
 import { DecodeError, ShoalError } from "../../common/errors.ts";
 import type { Random } from "../../common/random.ts";
 import { BroadcastQueue } from "../broadcast.ts";
 import type { Delegate } from "../types.ts";
 import { AttachmentTable } from "./attachments.ts";
+import { packBulkSync } from "./bulksync.ts";
 import { decodeMessage, encodeEntry, encodeGossip, encodeMessage, isValidName, type DecodeLimits } from "./codec.ts";
 import { resolveNetworkDbConfig, type NetworkDbConfig } from "./config.ts";
 import { EntryStore, supersedes, type StoredEntry } from "./entries.ts";
@@ -35,7 +35,6 @@ import { LamportClock } from "./lamport.ts";
 import { PeerTable } from "./peers.ts";
 import type {
   AttachmentRecord,
-  BulkSyncMessage,
   EntryRecord,
   EntryView,
   NetworkDbMessage,
@@ -634,35 +633,17 @@ export class NetworkDb implements Delegate {
   }
 
   /**
-   * Sends this node's whole state of `network` to `to`: attachment records first, then every
-   * stored entry (tombstones and entries of failed owners too, so they stay fresh), split
-   * into messages of at most `maxBulkSyncBytes`. Only the first asks for a reply.
+   * Sends this node's whole state of `network` to `to`: attachment records and every stored
+   * entry (tombstones and entries of failed owners too, so they stay fresh), in parts of at
+   * most `maxBulkSyncBytes`.
    */
   private sendBulkSync(network: string, to: string, reply: boolean): void {
-    const empty: BulkSyncMessage = { type: "bulk", from: this.self, network, reply, attachments: [], entries: [] };
-    const budget = this.config.maxBulkSyncBytes - encodeMessage(empty).length - 10;
-    let chunk: { attachments: AttachmentRecord[]; entries: EntryRecord[]; size: number } = { attachments: [], entries: [], size: 0 };
-    let first = true;
-    const flushChunk = () => {
+    const attachments = this.attachments.ofNetwork(network).map(attachmentRecord);
+    const entries = this.entries.ofNetwork(network).map((entry) => this.entryRecord(entry));
+    for (const bytes of packBulkSync({ from: this.self, network, reply }, attachments, entries, this.config.maxBulkSyncBytes)) {
       this.counters.bulkSyncsSent += 1;
-      this.send(to, network, "stream", encodeMessage({ ...empty, reply: reply && first, attachments: chunk.attachments, entries: chunk.entries }));
-      first = false;
-      chunk = { attachments: [], entries: [], size: 0 };
-    };
-    const add = (size: number, push: () => void) => {
-      if (chunk.size + size > budget && chunk.size > 0) flushChunk();
-      push();
-      chunk.size += size;
-    };
-    for (const stored of this.attachments.ofNetwork(network)) {
-      const record = attachmentRecord(stored);
-      add(encodeCbor(record).length, () => chunk.attachments.push(record));
+      this.send(to, network, "stream", bytes);
     }
-    for (const stored of this.entries.ofNetwork(network)) {
-      const record = this.entryRecord(stored);
-      add(encodeCbor(record).length, () => chunk.entries.push(record));
-    }
-    flushChunk();
   }
 
   private send(to: string, network: string | null, transport: OutboundMessage["transport"], bytes: Uint8Array): void {

@@ -2,6 +2,7 @@ import { describe, expect, test } from "bun:test";
 import { encodeCbor, encodeEnvelope } from "../../../core/common/envelope.ts";
 import { DecodeError } from "../../../core/common/errors.ts";
 import { SeededRandom } from "../../../core/common/random.ts";
+import { packBulkSync } from "../../../core/gossip/networkdb/bulksync.ts";
 import { decodeMessage, encodeEntry, encodeGossip, encodeMessage } from "../../../core/gossip/networkdb/codec.ts";
 import { NetworkDb } from "../../../core/gossip/networkdb/networkdb.ts";
 import type { EntryRecord } from "../../../core/gossip/networkdb/types.ts";
@@ -92,5 +93,28 @@ describe("networkdb codec", () => {
     expect(stats.messagesReceived).toBe(3000);
     expect(stats.malformedDropped).toBeGreaterThan(1500);
     expect(db.list("L").every((view) => view.value.length <= 640)).toBe(true);
+  });
+});
+
+describe("bulk-sync packing", () => {
+  test("splits state into parts under the cap, only the first asking for a reply, losing nothing", () => {
+    const attachments = Array.from({ length: 40 }, (_, i) => ({ node: `node-${i}`, network: "L", ltime: i + 1, joined: i % 3 !== 0 }));
+    const entries = Array.from({ length: 80 }, (_, i) => ({ ...entry, key: `key-${i}`, value: new Uint8Array(100).fill(i) }));
+    const parts = packBulkSync({ from: "w1", network: "L", reply: true }, attachments, entries, 2_000);
+    expect(parts.length).toBeGreaterThan(4);
+    const decoded = parts.map((bytes) => {
+      expect(bytes.length).toBeLessThanOrEqual(2_000);
+      const message = decodeMessage(bytes, limits);
+      if (message.type !== "bulk") throw new Error("not a bulk message");
+      return message;
+    });
+    expect(decoded.map((message) => message.reply)).toEqual(decoded.map((_, i) => i === 0));
+    expect(decoded.flatMap((message) => message.attachments)).toEqual(attachments);
+    expect(decoded.flatMap((message) => message.entries)).toEqual(entries);
+  });
+
+  test("an empty state is one message", () => {
+    const parts = packBulkSync({ from: "w1", network: "L", reply: false }, [], [], 2_000);
+    expect(parts.map((bytes) => decodeMessage(bytes, limits))).toEqual([{ type: "bulk", from: "w1", network: "L", reply: false, attachments: [], entries: [] }]);
   });
 });
