@@ -48,6 +48,8 @@ const decoder = new TextDecoder();
 /** The cluster; see the module comment. */
 export class SimRaftCluster {
   readonly nodes = new Map<NodeId, SimNode>();
+  /** Snapshots received from a leader and installed. */
+  snapshotsInstalled = 0;
 
   constructor(private readonly options: SimClusterOptions) {}
 
@@ -152,6 +154,7 @@ export class SimRaftCluster {
       for (const message of ready.messages) net.send(node.id, message.to, { ...message, entries: message.entries.map((entry) => ({ ...entry })) });
       // 3. apply
       if (ready.snapshot !== undefined) {
+        this.snapshotsInstalled++;
         node.machine = KvStateMachine.restore(ready.snapshot.data);
         node.applied = ready.snapshot.meta.index;
       }

@@ -36,6 +36,9 @@ export interface RaftRunSummary {
   operations: number;
   completed: number;
   ticksToCommitAfterFaults: number;
+  snapshotsInstalled: number;
+  /** How many times each kind of fault was injected. */
+  faults: Record<string, number>;
   finalConf: ConfState;
 }
 
@@ -152,6 +155,8 @@ function run(seed: number, random: Random, voterCount: number, clock: VirtualClo
     operations: workload.history.length,
     completed: workload.completed,
     ticksToCommitAfterFaults: ticksToCommit,
+    snapshotsInstalled: cluster.snapshotsInstalled,
+    faults: faults.injected,
     finalConf: faults.latestConf(),
   };
 }
@@ -176,6 +181,8 @@ function describe(cluster: SimRaftCluster): string {
 class FaultSchedule {
   /** `leader@term` pairs observed, to report how many elections a run had. */
   readonly leadersSeen = new Set<string>();
+  /** Count of each fault kind injected. */
+  readonly injected: Record<string, number> = {};
   private nextId: number;
 
   constructor(
@@ -214,26 +221,32 @@ class FaultSchedule {
       const shuffled = this.random.shuffle([...ids]);
       const cut = 1 + this.random.int(Math.max(1, shuffled.length - 1));
       this.net.partition([shuffled.slice(0, cut), shuffled.slice(cut)]);
+      this.count("partition");
     } else if (roll < 18) {
       const leader = this.cluster.leaders()[0];
-      if (leader !== undefined) this.net.isolate(leader.id);
+      if (leader !== undefined) {
+        this.net.isolate(leader.id);
+        this.count("isolateLeader");
+      }
     } else if (roll < 38) {
       this.net.heal();
     } else if (roll < 48) {
       this.cluster.crash(pick());
+      this.count("crash");
     } else if (roll < 62) {
       for (const id of ids) if (!this.cluster.isUp(id) && this.random.chance(0.5)) this.cluster.restart(id);
     } else if (roll < 72) {
       this.net.setLoss(this.random.chance(0.5) ? 0 : this.random.next() * 0.3);
       this.net.setDuplication(this.random.chance(0.5) ? 0 : this.random.next() * 0.2);
       this.net.setReorder(this.random.chance(0.5) ? 0 : this.random.next() * 0.3);
+      this.count("linkQuality");
     } else if (roll < 88) {
       this.changeMembership();
     } else if (roll < 94) {
       const leader = this.cluster.leaders()[0];
       const voters = leader?.raft?.confState().voters ?? [];
       const target = voters[this.random.int(Math.max(1, voters.length))];
-      if (leader !== undefined && target !== undefined) this.tolerateDrop(() => this.cluster.act(leader, (raft) => raft.transferLeadership(target)));
+      if (leader !== undefined && target !== undefined && this.tolerateDrop(() => this.cluster.act(leader, (raft) => raft.transferLeadership(target)))) this.count("transfer");
     }
     // Otherwise: a quiet spell.
   }
@@ -246,23 +259,30 @@ class FaultSchedule {
     const conf = raft.confState();
     const learner = conf.learners[0];
     if (learner !== undefined) {
-      this.tolerateDrop(() => this.cluster.act(leader, (node) => node.promoteLearner(learner)));
+      if (this.tolerateDrop(() => this.cluster.act(leader, (node) => node.promoteLearner(learner)))) this.count("promoteLearner");
     } else if (conf.voters.length > this.baseVoters) {
       const victim = conf.voters[this.random.int(conf.voters.length)] as NodeId;
-      this.tolerateDrop(() => this.cluster.act(leader, (node) => node.removeNode(victim)));
+      if (this.tolerateDrop(() => this.cluster.act(leader, (node) => node.removeNode(victim)))) this.count("removeVoter");
     } else {
       // Node ids are never reused: a removed node's old votes must not meet a fresh disk.
       const id = `n${this.nextId++}`;
       this.cluster.spawn(id, new MemoryStorage());
-      this.tolerateDrop(() => this.cluster.act(leader, (node) => node.addLearner(id)));
+      if (this.tolerateDrop(() => this.cluster.act(leader, (node) => node.addLearner(id)))) this.count("addLearner");
     }
   }
 
-  private tolerateDrop(fn: () => void): void {
+  /** Runs a membership or transfer call; false when the core dropped it. */
+  private tolerateDrop(fn: () => void): boolean {
     try {
       fn();
+      return true;
     } catch (error) {
       if (!(error instanceof ProposalDroppedError)) throw error;
+      return false;
     }
+  }
+
+  private count(kind: string): void {
+    this.injected[kind] = (this.injected[kind] ?? 0) + 1;
   }
 }
