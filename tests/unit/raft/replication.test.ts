@@ -126,6 +126,23 @@ describe("raft replication", () => {
     for (const m of appends) expect(m.entries.reduce((sum, e) => sum + 24 + e.data.length, 0)).toBeLessThanOrEqual(1000);
   });
 
+  test("a crash before persisting loses exactly the unacknowledged entries, which the leader resends", () => {
+    const cluster = new TestCluster(["a", "b", "c"]);
+    cluster.elect("a");
+    cluster.get("a").node.propose(text("x"));
+    cluster.flush();
+    const b = cluster.get("b");
+    const lastBefore = b.storage.lastIndex();
+    // b takes the append in but crashes before its Ready is persisted: no ack ever left it.
+    for (const m of cluster.inbox.filter((m) => m.to === "b")) b.node.step(m);
+    expect(b.node.status().lastIndex).toBe(lastBefore + 1);
+    cluster.inbox = cluster.inbox.filter((m) => m.to !== "b");
+    const restarted = cluster.add("b", b.storage);
+    expect(restarted.node.status().lastIndex).toBe(lastBefore);
+    cluster.tick(3);
+    expect(cluster.appliedText("b")).toEqual(["x"]);
+  });
+
   test("a restarted node recovers its log, term and vote from storage", () => {
     const cluster = new TestCluster(["a", "b", "c"]);
     cluster.elect("a");
