@@ -18,6 +18,8 @@ const PACKET_KIND = "gossip.packet";
 const STREAM_KIND = "gossip.stream";
 const VERSION = 1;
 
+const EMPTY = new Uint8Array(0);
+
 /** Longest member name or address accepted from the wire. */
 export const MAX_NAME_LENGTH = 256;
 
@@ -147,7 +149,8 @@ class Fields {
   bytes(position: number): Uint8Array {
     const value = this.items[position];
     if (!(value instanceof Uint8Array)) this.fail(position, "a byte string");
-    return value;
+    // The decoder hands out views into the whole packet; a copy lets the packet be freed.
+    return value.length === 0 ? EMPTY : new Uint8Array(value);
   }
 
   bool(position: number): boolean {
