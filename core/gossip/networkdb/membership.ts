@@ -11,19 +11,21 @@ import type { NetworkDb } from "./networkdb.ts";
  * Feeds one membership event to `db`. A suspect member is still alive (it may refute); a dead
  * one is failed (hidden, kept); a member that left is dropped. The membership layer's own reap
  * changes nothing: NetworkDB keeps a failed node's state for its own `nodeReapTimeout`.
+ * Membership has already ordered claims by incarnation, so its verdicts are taken as they come
+ * (a node reaped by membership may come back at a lower incarnation than it died with).
  */
 export function applyMemberEvent(db: NetworkDb, event: GossipEvent): void {
   if (event.type !== "member") return;
-  const { name, incarnation } = event.member;
+  const { name } = event.member;
   switch (event.change) {
     case "join":
     case "alive":
     case "update":
     case "suspect":
-      db.memberAlive(name, incarnation);
+      db.memberAlive(name);
       break;
     case "dead":
-      db.memberFailed(name, incarnation);
+      db.memberFailed(name);
       break;
     case "leave":
       db.memberLeft(name);

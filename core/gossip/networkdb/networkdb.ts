@@ -229,16 +229,12 @@ export class NetworkDb implements Delegate {
    * reappear; it is sent this node's own attachment records (it may have forgotten them while
    * apart), and if it was failed or gone, every shared network is bulk-synced with it at once.
    */
-  memberAlive(node: string, incarnation = 0): void {
+  memberAlive(node: string): void {
     if (node === this.self) return;
     const previous = this.peers.get(node);
-    if (previous?.status === "alive") {
-      this.peers.set(node, "alive", previous.since, Math.max(incarnation, previous.incarnation));
-      return;
-    }
-    if (previous?.status === "failed" && incarnation < previous.incarnation) return;
+    if (previous?.status === "alive") return;
     const hidden = this.entries.ofOwner(node).map((entry) => [entry, this.view(entry)] as const);
-    this.peers.set(node, "alive", this.now, incarnation);
+    this.peers.set(node, "alive", this.now);
     for (const [entry, before] of hidden) this.watchers.change(before, this.view(entry));
     const own = this.attachments.ofNode(this.self).map(attachmentRecord);
     if (own.length > 0) {
@@ -252,16 +248,16 @@ export class NetworkDb implements Delegate {
   }
 
   /** Membership declared `node` dead: its entries are hidden (kept) until it returns or is reaped. */
-  memberFailed(node: string, incarnation = 0): void {
+  memberFailed(node: string): void {
     if (node === this.self) return;
-    this.setUnreachable(node, "failed", incarnation);
+    this.setUnreachable(node, "failed");
     this.watchers.flush();
   }
 
   /** `node` left the cluster gracefully: its entries and attachments are dropped now. */
   memberLeft(node: string): void {
     if (node === this.self) return;
-    this.setUnreachable(node, "left", this.peers.get(node)?.incarnation ?? 0);
+    this.setUnreachable(node, "left");
     for (const entry of this.entries.ofOwner(node)) this.remove(entry);
     this.attachments.removeNode(node);
     this.watchers.flush();
@@ -559,11 +555,11 @@ export class NetworkDb implements Delegate {
 
   // ---- Membership --------------------------------------------------------------------------
 
-  private setUnreachable(node: string, status: PeerStatus, incarnation: number): void {
+  private setUnreachable(node: string, status: PeerStatus): void {
     const owned = this.entries.ofOwner(node).map((entry) => [entry, this.view(entry)] as const);
     const previous = this.peers.get(node);
     if (previous?.status === status) return;
-    this.peers.set(node, status, this.now, Math.max(incarnation, previous?.incarnation ?? 0));
+    this.peers.set(node, status, this.now);
     for (const [entry, before] of owned) this.watchers.change(before, this.view(entry));
   }
 
@@ -664,7 +660,7 @@ export class NetworkDb implements Delegate {
       for (const entry of this.entries.ofOwner(node)) this.remove(entry);
       this.attachments.removeNode(node);
       // Peers that reap a little later still hold copies; refuse them until the node is back.
-      this.peers.set(node, "reaped", this.now, this.peers.get(node)?.incarnation ?? 0);
+      this.peers.set(node, "reaped", this.now);
     }
   }
 

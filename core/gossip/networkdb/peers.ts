@@ -4,11 +4,10 @@
  */
 import type { PeerStatus } from "./types.ts";
 
-/** A node's status, since when it holds, and the newest incarnation seen alive. */
+/** A node's status and since when it holds. */
 export interface PeerState {
   status: PeerStatus;
   since: number;
-  incarnation: number;
 }
 
 /** The status of every node NetworkDB has heard of. */
@@ -33,13 +32,13 @@ export class PeerTable {
   }
 
   /** Records `status` for `node` from `now` on. */
-  set(node: string, status: PeerStatus, now: number, incarnation: number): void {
-    this.states.set(node, { status, since: now, incarnation });
+  set(node: string, status: PeerStatus, now: number): void {
+    this.states.set(node, { status, since: now });
   }
 
   /** Notes a node seen only through its entries or records, so it is reaped if it never shows up. */
   noteSeen(node: string, now: number): void {
-    if (!this.states.has(node)) this.states.set(node, { status: "unknown", since: now, incarnation: 0 });
+    if (!this.states.has(node)) this.states.set(node, { status: "unknown", since: now });
   }
 
   /** True when `node`'s state was reaped and it has not come back since. */

@@ -81,7 +81,7 @@ describe("networkdb codec", () => {
     const random = new SeededRandom(42);
     const db = new NetworkDb({ self: "w1", random: random.fork(), now: 0 });
     db.joinNetwork("L");
-    db.memberAlive("w2", 1);
+    db.memberAlive("w2");
     const valid = encodeGossip("w2", "L", [encodeEntry({ ...entry, owner: "w2" })]);
     for (let i = 0; i < 3000; i++) {
       const bytes = i % 2 === 0 ? valid.slice() : new Uint8Array(random.int(64));

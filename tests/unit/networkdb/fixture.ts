@@ -23,7 +23,7 @@ export class Fixture {
   constructor(names: string[], config: Partial<NetworkDbConfig> = {}, seed = 1) {
     const random = new SeededRandom(seed);
     for (const name of names) this.dbs.set(name, new NetworkDb({ self: name, random: random.fork(), now: 0, config }));
-    for (const a of names) for (const b of names) if (a !== b) this.db(a).memberAlive(b, 1);
+    for (const a of names) for (const b of names) if (a !== b) this.db(a).memberAlive(b);
   }
 
   db(name: string): NetworkDb {

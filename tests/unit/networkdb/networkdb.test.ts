@@ -125,8 +125,8 @@ describe("replication", () => {
     // A fresh node's join pulls all 60 entries in several bulk messages, each under the cap.
     fixture.dbs.set("c", new NetworkDb({ self: "c", random: new SeededRandom(9), now: fixture.now, config: { maxBulkSyncBytes: 4_096 } }));
     for (const other of ["a", "b"]) {
-      fixture.db("c").memberAlive(other, 1);
-      fixture.db(other).memberAlive("c", 1);
+      fixture.db("c").memberAlive(other);
+      fixture.db(other).memberAlive("c");
     }
     fixture.db("c").mergeRemoteState(fixture.db("a").localState());
     const before = fixture.delivered.length;
@@ -146,31 +146,33 @@ describe("failed nodes", () => {
     fixture.run(1_000);
     const events: string[] = [];
     fixture.db("c").watch({ network: "L", replay: false }, (event) => events.push(`${event.kind} ${str(event.entry.value)}`));
-    fixture.db("b").memberFailed("a", 1);
-    fixture.db("c").memberFailed("a", 1);
+    fixture.db("b").memberFailed("a");
+    fixture.db("c").memberFailed("a");
     expect(fixture.db("c").get("L", "t", "k")).toBeUndefined();
     expect(fixture.db("c").nodes("L").sort()).toEqual(["b", "c"]);
     // While failed for c, a's update still arrives through b and is stored, hidden.
-    fixture.db("c").memberAlive("b", 1);
+    fixture.db("c").memberAlive("b");
     fixture.db("a").updateEntry("L", "t", "k", text("2"));
-    fixture.db("b").memberAlive("a", 2);
+    fixture.db("b").memberAlive("a");
     fixture.run(2_000);
     expect(fixture.db("c").get("L", "t", "k")).toBeUndefined();
-    fixture.db("c").memberAlive("a", 2);
+    fixture.db("c").memberAlive("a");
     fixture.settle();
     expect(str(fixture.db("c").get("L", "t", "k")?.value)).toBe("2");
     expect(events).toEqual(["delete 1", "create 2"]);
   });
 
-  test("a stale 'alive' with an older incarnation than the failure is ignored", () => {
+  test("membership's verdict is trusted: a node reaped by membership may return at a lower incarnation", () => {
     const fixture = joined(["a", "b"], "L");
     fixture.db("a").createEntry("L", "t", "k", text("1"));
     fixture.run(1_000);
-    fixture.db("b").memberFailed("a", 5);
-    fixture.db("b").memberAlive("a", 4);
-    expect(fixture.db("b").get("L", "t", "k")).toBeUndefined();
-    fixture.db("b").memberAlive("a", 5);
-    expect(fixture.db("b").get("L", "t", "k")).toBeDefined();
+    const b = fixture.db("b");
+    const member = (incarnation: number): Member => ({ name: "a", address: "a", meta: new Uint8Array(), incarnation, state: "alive", stateChangedAt: 0 });
+    applyMemberEvent(b, { type: "member", change: "dead", member: member(5) });
+    applyMemberEvent(b, { type: "member", change: "reap", member: member(5) });
+    expect(b.get("L", "t", "k")).toBeUndefined();
+    applyMemberEvent(b, { type: "member", change: "join", member: member(1) });
+    expect(str(b.get("L", "t", "k")?.value)).toBe("1");
   });
 
   test("a failed node's state is dropped after nodeReapTimeout, and republished if it comes back later", () => {
@@ -178,8 +180,8 @@ describe("failed nodes", () => {
     fixture.db("a").createEntry("L", "t", "k", text("1"));
     fixture.run(1_000);
     fixture.unreachable.add("a");
-    fixture.db("b").memberFailed("a", 1);
-    fixture.db("a").memberFailed("b", 1);
+    fixture.db("b").memberFailed("a");
+    fixture.db("a").memberFailed("b");
     fixture.run(59_000);
     expect(fixture.db("b").nodes("L")).toEqual(["b"]);
     expect(fixture.db("b").localState().length).toBeGreaterThan(0);
@@ -189,8 +191,8 @@ describe("failed nodes", () => {
     // a comes back long after: it republishes its entries and relearns b's.
     fixture.db("b").createEntry("L", "t", "kb", text("b"));
     fixture.unreachable.delete("a");
-    fixture.db("b").memberAlive("a", 2);
-    fixture.db("a").memberAlive("b", 2);
+    fixture.db("b").memberAlive("a");
+    fixture.db("a").memberAlive("b");
     fixture.run(10_000);
     expect(keys(fixture.db("b"), "L")).toEqual(["k=1", "kb=b"]);
     expect(keys(fixture.db("a"), "L")).toEqual(["k=1", "kb=b"]);
@@ -228,7 +230,7 @@ test("sendOutbox sends gossip as datagrams and bulk syncs as streams, counting u
   const fixture = joined(["a", "b"], "L");
   fixture.db("a").createEntry("L", "t", "k", text("1"));
   fixture.db("a").memberFailed("b");
-  fixture.db("a").memberAlive("b", 2); // sends a's attachments (datagram) and a bulk sync (stream)
+  fixture.db("a").memberAlive("b"); // sends a's attachments (datagram) and a bulk sync (stream)
   fixture.db("a").tick(1_000); // gossips the entry (datagram)
   const calls: string[] = [];
   const membership = {
@@ -288,7 +290,7 @@ describe("network membership", () => {
     const bulkEntries = () => {
       fixture.db("b").takeOutbox();
       fixture.db("b").memberFailed("a");
-      fixture.db("b").memberAlive("a", 2);
+      fixture.db("b").memberAlive("a");
       const bulk = fixture.db("b").takeOutbox().find((message) => message.transport === "stream");
       const message = decodeMessage(bulk?.bytes as Uint8Array, limits);
       return message.type === "bulk" ? message.entries.length : -1;
@@ -309,8 +311,8 @@ describe("a node is the authority on its own state", () => {
     expect(keys(fixture.db("c"), "L")).toEqual(["kept=v19", "old=1"]);
     // a restarts with an empty store and a Lamport clock back at zero, and republishes one entry.
     fixture.dbs.set("a", new NetworkDb({ self: "a", random: new SeededRandom(5), now: fixture.now }));
-    fixture.db("a").memberAlive("b", 1);
-    fixture.db("a").memberAlive("c", 1);
+    fixture.db("a").memberAlive("b");
+    fixture.db("a").memberAlive("c");
     fixture.db("a").mergeRemoteState(fixture.db("b").localState());
     fixture.db("a").joinNetwork("L");
     fixture.db("a").createEntry("L", "t", "kept", text("new"));
