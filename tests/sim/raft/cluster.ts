@@ -29,6 +29,8 @@ export interface SimNode {
   applied: number;
   readStates: ReadState[];
   flushTimer: TimerId | undefined;
+  /** The last term this node was seen leading. */
+  ledTerm: number;
 }
 
 /** Settings of a simulated cluster. */
@@ -55,7 +57,7 @@ export class SimRaftCluster {
 
   /** Starts a node over `storage` (a founding member's bootstrapped storage, or an empty one for a joiner). */
   spawn(id: NodeId, storage: MemoryStorage): SimNode {
-    const node: SimNode = { id, storage, raft: undefined, machine: new KvStateMachine(), applied: 0, readStates: [], flushTimer: undefined };
+    const node: SimNode = { id, storage, raft: undefined, machine: new KvStateMachine(), applied: 0, readStates: [], flushTimer: undefined, ledTerm: 0 };
     this.nodes.set(id, node);
     this.boot(node);
     this.options.net.attach(id, (_from, message) => {
@@ -147,7 +149,11 @@ export class SimRaftCluster {
     const { monitor, net } = this.options;
     while (raft.hasReady()) {
       const ready = raft.ready();
-      if (ready.softState?.role === "leader") monitor.onLeader(node.id, raft.raft.term, raft.raft.log);
+      // Checked once per term led (a Ready may span a step-down and a re-election).
+      if (raft.raft.role === "leader" && raft.raft.term !== node.ledTerm) {
+        node.ledTerm = raft.raft.term;
+        monitor.onLeader(node.id, raft.raft.term, raft.raft.log);
+      }
       // 1. persist
       node.storage.persist(ready);
       // 2. send (copies: a real transport never shares objects between nodes)
