@@ -17,7 +17,7 @@
  * shortening the suspicion timeout; the member refutes by raising its incarnation, or is declared
  * dead when the timeout expires.
  */
-import { DecodeError } from "../common/errors.ts";
+import { DecodeError, ShoalError } from "../common/errors.ts";
 import type { Random } from "../common/random.ts";
 import { Awareness } from "./awareness.ts";
 import { BroadcastQueue } from "./broadcast.ts";
@@ -223,7 +223,7 @@ export class Membership {
   /** Replaces this node's metadata and gossips it; refuses metadata over `metaMaxBytes`. */
   updateMeta(meta: Uint8Array, now: number): void {
     if (meta.length > this.config.metaMaxBytes) {
-      throw new DecodeError(`member metadata of ${meta.length} bytes exceeds metaMaxBytes ${this.config.metaMaxBytes}`, { bytes: meta.length });
+      throw new ShoalError("meta_too_large", `member metadata of ${meta.length} bytes exceeds metaMaxBytes ${this.config.metaMaxBytes}`, { bytes: meta.length });
     }
     const self = this.self();
     this.config.meta = meta;
@@ -333,7 +333,7 @@ export class Membership {
         }
         return;
       case "probe":
-        if (message?.type === "ack" && this.probe?.seq === pending.seq) this.probeAcked(now);
+        if (message?.type === "ack" && message.seq === pending.seq && this.probe?.seq === pending.seq) this.probeAcked(now);
         return;
       case "user":
         return;
