@@ -600,15 +600,15 @@ export class NetworkDb implements Delegate {
     const state = this.joined.get(network);
     if (state === undefined) return;
     const peers = this.livePeers(network);
+    const periodicDue = this.now >= state.nextPeriodicSync;
+    if (periodicDue) state.nextPeriodicSync = this.now + this.config.bulkSyncInterval;
     if (peers.length === 0) {
       state.syncNeeded = true;
       state.syncRequestedAt = null;
       return;
     }
     const retryDue = state.syncNeeded && (state.syncRequestedAt === null || this.now - state.syncRequestedAt >= this.config.bulkSyncTimeout);
-    const periodicDue = this.now >= state.nextPeriodicSync;
     if (!retryDue && !periodicDue) return;
-    if (periodicDue) state.nextPeriodicSync = this.now + this.config.bulkSyncInterval;
     if (state.syncNeeded) state.syncRequestedAt = this.now;
     this.sendBulkSync(network, peers[this.random.int(peers.length)] as string, true);
   }

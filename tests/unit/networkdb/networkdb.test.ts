@@ -320,3 +320,43 @@ describe("a node is the authority on its own state", () => {
     for (const node of ["a", "b", "c"]) expect(keys(fixture.db(node), "L")).toEqual(["kept=new"]);
   });
 });
+
+describe("time", () => {
+  test("a node alone on a network asks to be ticked no more often than its intervals", () => {
+    const db = new NetworkDb({ self: "a", random: new SeededRandom(3), now: 0 });
+    db.joinNetwork("L");
+    let now = 0;
+    let ticks = 0;
+    while (now < 120_000) {
+      now = Math.max(db.nextDeadline(), now + 1);
+      db.tick(now);
+      ticks += 1;
+    }
+    // About one tick per gossip interval (600 in two minutes), a few more for reaping: no spinning.
+    expect(ticks).toBeLessThan(700);
+    expect(db.takeOutbox()).toEqual([]);
+  });
+
+  test("nextDeadline brings one periodic bulk sync per interval once the join sync is answered", () => {
+    const fixture = joined(["a", "b"], "L", new Fixture(["a", "b"], { bulkSyncInterval: 10_000, gossipInterval: 1_000, reapInterval: 60_000 }));
+    const a = fixture.db("a");
+    const b = fixture.db("b");
+    const requests = () => fixture.delivered.filter((message) => message.from === "a" && message.transport === "stream").length;
+    while (fixture.now < 10_000) {
+      fixture.now = Math.max(Math.min(a.nextDeadline(), b.nextDeadline()), fixture.now + 1);
+      a.tick(fixture.now);
+      b.tick(fixture.now);
+      fixture.settle();
+    }
+    const afterJoin = requests();
+    while (fixture.now < 70_000) {
+      fixture.now = Math.max(Math.min(a.nextDeadline(), b.nextDeadline()), fixture.now + 1);
+      a.tick(fixture.now);
+      b.tick(fixture.now);
+      fixture.settle();
+    }
+    // a's own periodic requests plus its replies to b's: about two per 10 s interval.
+    expect(requests() - afterJoin).toBeGreaterThanOrEqual(10);
+    expect(requests() - afterJoin).toBeLessThanOrEqual(14);
+  });
+});
