@@ -106,14 +106,22 @@ export class KvStateMachine implements StateMachine<KvResult> {
   }
 
   restore(snapshot: Snapshot): void {
-    const pairs = decodeSnapshotPairs(snapshot.data);
+    const body = decodeSnapshot(snapshot.data);
+    const applied = Math.max(snapshot.meta.index, body.applied);
     const insert = this.db.query("INSERT INTO kv (key, value) VALUES (?, ?)");
     this.db.transaction(() => {
       this.db.run("DELETE FROM kv");
-      for (const [key, value] of pairs) insert.run(key, value);
-      this.writeApplied(snapshot.meta.index);
+      for (const [key, value] of body.pairs) insert.run(key, value);
+      this.writeApplied(applied);
     })();
-    this.applied = snapshot.meta.index;
+    this.applied = applied;
+  }
+
+  sync(): void {
+    // In WAL mode one fully synchronous commit fsyncs the log with every earlier commit in it.
+    this.db.run("PRAGMA synchronous = FULL");
+    this.db.transaction(() => this.writeApplied(this.applied))();
+    this.db.run("PRAGMA synchronous = NORMAL");
   }
 
   close(): void {
@@ -126,13 +134,14 @@ export class KvStateMachine implements StateMachine<KvResult> {
 }
 
 /** Validates a KV snapshot body (an empty snapshot is the empty state). */
-function decodeSnapshotPairs(data: Uint8Array): [string, Uint8Array][] {
-  if (data.length === 0) return [];
+function decodeSnapshot(data: Uint8Array): { applied: number; pairs: [string, Uint8Array][] } {
+  if (data.length === 0) return { applied: 0, pairs: [] };
   const { body } = decodeEnvelope(data, "kv.snapshot", [1]);
-  const pairs = (body as { pairs?: unknown } | null)?.pairs;
+  const { applied, pairs } = (body ?? {}) as { applied?: unknown; pairs?: unknown };
+  if (!Number.isSafeInteger(applied) || (applied as number) < 0) throw new DecodeError("kv snapshot has no applied index");
   if (!Array.isArray(pairs)) throw new DecodeError("kv snapshot has no pairs");
   for (const pair of pairs) {
     if (!Array.isArray(pair) || typeof pair[0] !== "string" || !(pair[1] instanceof Uint8Array)) throw new DecodeError("kv snapshot pair is malformed");
   }
-  return pairs as [string, Uint8Array][];
+  return { applied: applied as number, pairs: pairs as [string, Uint8Array][] };
 }

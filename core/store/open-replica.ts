@@ -4,10 +4,12 @@
  * the replica driving them. The agent and the raft test/bench node both start here.
  */
 import type { MetricsRegistry } from "../api/metrics.ts";
+import { ShoalError } from "../common/errors.ts";
 import type { Logger } from "../common/log.ts";
 import { entropyRandom, type Random } from "../common/random.ts";
 import { raftConfig, type RaftConfig } from "../raft/config.ts";
 import { RawNode } from "../raft/node.ts";
+import { SnapshotTemporarilyUnavailableError } from "../raft/errors.ts";
 import type { ConfState, NodeId } from "../raft/types.ts";
 import { DurableStorage } from "./raft-storage.ts";
 import { Replica, type ReplicaTransport } from "./replica.ts";
@@ -42,8 +44,15 @@ export function openReplica<R>(options: OpenReplicaOptions<R>): { replica: Repli
     if (options.bootstrap && storage.isEmpty()) storage.bootstrap(options.bootstrap);
     const { stateMachine } = options;
     // A snapshot received just before a crash may be ahead of the state machine's last write.
-    const snapshot = storage.snapshot();
-    if (stateMachine.appliedIndex() < snapshot.meta.index) stateMachine.restore(snapshot);
+    // (A lazy snapshot never is: the state machine was synced before it was recorded.)
+    if (stateMachine.appliedIndex() < storage.snapshotIndex()) {
+      try {
+        stateMachine.restore(storage.snapshot());
+      } catch (error) {
+        if (!(error instanceof SnapshotTemporarilyUnavailableError)) throw error;
+        throw new ShoalError("state_behind_snapshot", `the state machine in ${options.dataDir} is at index ${stateMachine.appliedIndex()}, behind the raft snapshot at ${storage.snapshotIndex()}; its data was lost: re-join this node with an empty data directory`, { dataDir: options.dataDir });
+      }
+    }
     // Entries up to the state machine's index are skipped when re-applied; the core may only start from a committed one.
     const applied = Math.min(stateMachine.appliedIndex(), storage.initialState().hardState.commit);
     const config = raftConfig({ ...options.raft, applied });

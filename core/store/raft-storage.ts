@@ -11,11 +11,11 @@
  */
 import type { Database } from "bun:sqlite";
 import { join } from "node:path";
-import { CompactedError, SnapshotOutOfDateError, UnavailableError } from "../raft/errors.ts";
+import { CompactedError, SnapshotOutOfDateError, SnapshotTemporarilyUnavailableError, UnavailableError } from "../raft/errors.ts";
 import { limitSize } from "../raft/size.ts";
 import { bootstrapLog, cloneConf, emptyConfState, type InitialState, type Storage } from "../raft/storage.ts";
 import type { ConfState, Entry, HardState, Snapshot } from "../raft/types.ts";
-import { entryRow, loadState, openDatabase, RAFT_DB_FILE, writeRecord, type LogStart } from "./schema.ts";
+import { entryRow, loadState, openDatabase, RAFT_DB_FILE, writeRecord, type LogStart, type StoredSnapshot } from "./schema.ts";
 
 /** What one `Ready` asks to persist, written in one transaction. */
 export interface PersistBatch {
@@ -28,7 +28,9 @@ export interface PersistBatch {
 export class DurableStorage implements Storage {
   private hardState: HardState;
   private start: LogStart;
-  private latest: Snapshot;
+  private latest: StoredSnapshot;
+  /** Produces the state machine's current state for a lazy snapshot. */
+  private snapshotSource: (() => Uint8Array) | undefined;
   /** Entries `start.index + 1 ..= lastIndex()`. */
   private log: Entry[];
 
@@ -97,8 +99,40 @@ export class DurableStorage implements Storage {
     return this.start.index + this.log.length;
   }
 
+  /**
+   * The latest snapshot. For a lazy one the data is the state machine's state serialized on
+   * first access (at most once per call), which may be newer than `meta.index`: a state machine
+   * records its own applied index in that data and skips entries it already holds (as etcd
+   * does with its consistent index), so reading a snapshot never stalls writes for a full copy.
+   * Reading the data before `setSnapshotSource` throws `SnapshotTemporarilyUnavailableError`.
+   */
   snapshot(): Snapshot {
-    return this.latest;
+    const latest = this.latest;
+    if (!latest.lazy) return latest;
+    const storage = this;
+    let data: Uint8Array | undefined;
+    return {
+      meta: latest.meta,
+      get data() {
+        data ??= storage.lazySnapshotData();
+        return data;
+      },
+    };
+  }
+
+  private lazySnapshotData(): Uint8Array {
+    if (this.snapshotSource === undefined) throw new SnapshotTemporarilyUnavailableError();
+    return this.snapshotSource();
+  }
+
+  /** Index of the latest snapshot (0 when there is none). */
+  snapshotIndex(): number {
+    return this.latest.meta.index;
+  }
+
+  /** Sets where lazy snapshots get their data (the replica passes its state machine's `snapshot`). */
+  setSnapshotSource(source: () => Uint8Array): void {
+    this.snapshotSource = source;
   }
 
   /** The persisted hard state. */
@@ -157,16 +191,18 @@ export class DurableStorage implements Storage {
   }
 
   /**
-   * Records a snapshot the local state machine made as of `index` (applied, so in the log) and
+   * Records a snapshot of the local state machine as of `index` (applied, so in the log) and
    * keeps the log; `compact()` trims it separately so slow followers can still catch up from it.
+   * Without `data` the snapshot is lazy (see `snapshot()`): the caller must first have made the
+   * state machine's state durable up to `index`, since the log before it may then be compacted.
    */
-  createSnapshot(index: number, conf: ConfState, data: Uint8Array): Snapshot {
+  createSnapshot(index: number, conf: ConfState, data?: Uint8Array): void {
     if (index <= this.latest.meta.index) throw new SnapshotOutOfDateError(index, this.latest.meta.index);
     if (index > this.lastIndex()) throw new UnavailableError(index, this.lastIndex());
-    const snapshot: Snapshot = { meta: { index, term: this.term(index), conf: cloneConf(conf) }, data };
+    const meta = { index, term: this.term(index), conf: cloneConf(conf) };
+    const snapshot: StoredSnapshot = data === undefined ? { meta, data: new Uint8Array(), lazy: true } : { meta, data };
     this.db.transaction(() => writeRecord(this.db, "snapshot", snapshot))();
     this.latest = snapshot;
-    return snapshot;
   }
 
   /**

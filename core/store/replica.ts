@@ -102,7 +102,8 @@ export class Replica<R> {
   constructor(private readonly config: ReplicaConfig<R>) {
     this.logger = config.logger ?? nullLogger;
     this.requestTimeoutMs = config.requestTimeoutMs ?? 5000;
-    this.snapshotIndex = config.storage.snapshot().meta.index;
+    this.snapshotIndex = config.storage.snapshotIndex();
+    config.storage.setSnapshotSource(() => config.stateMachine.snapshot());
     const metrics = config.metrics;
     this.gauges = {
       term: metrics?.gauge("shoal_raft_term", "Current raft term."),
@@ -347,7 +348,10 @@ export class Replica<R> {
     const { storage, stateMachine, core } = this.config;
     if (!core.snapshotDue(this.snapshotIndex)) return;
     const applied = stateMachine.appliedIndex();
-    storage.createSnapshot(applied, core.confState(), stateMachine.snapshot());
+    // Lazy: the state machine's own file is the snapshot, so this costs one fsync, not a copy
+    // of the whole state; the bytes are produced only if a follower ever needs them.
+    stateMachine.sync();
+    storage.createSnapshot(applied, core.confState());
     this.snapshotIndex = applied;
     const compactTo = core.compactionIndex(applied);
     if (compactTo >= storage.firstIndex()) storage.compact(compactTo);

@@ -26,8 +26,16 @@ export interface LogStart {
 export interface StoredState {
   hardState: HardState;
   logStart: LogStart;
-  snapshot: Snapshot | undefined;
+  snapshot: StoredSnapshot | undefined;
   entries: Entry[];
+}
+
+/**
+ * The snapshot record. A `lazy` one holds only metadata: its data is the state machine's own
+ * durable state, serialized on demand when a follower needs it (see `DurableStorage.snapshot`).
+ */
+export interface StoredSnapshot extends Snapshot {
+  lazy?: boolean;
 }
 
 /** The first problem found in the log, if any. */
@@ -146,9 +154,9 @@ function isConfState(value: unknown): value is ConfState {
   return typeof value === "object" && value !== null && isIdList(v.voters) && isIdList(v.learners) && isIdList(v.votersOutgoing);
 }
 
-function isSnapshot(value: unknown): value is Snapshot {
-  const v = value as Snapshot;
+function isSnapshot(value: unknown): value is StoredSnapshot {
+  const v = value as StoredSnapshot;
   return typeof value === "object" && value !== null && v.data instanceof Uint8Array && typeof v.meta === "object" && v.meta !== null &&
-    isCount(v.meta.index) && isCount(v.meta.term) && isConfState(v.meta.conf);
+    isCount(v.meta.index) && isCount(v.meta.term) && isConfState(v.meta.conf) && (v.lazy === undefined || typeof v.lazy === "boolean");
 }
 

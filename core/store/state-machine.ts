@@ -23,9 +23,17 @@ export interface StateMachine<R> {
    * replica alike rather than throwing.
    */
   apply(commands: readonly Command[], appliedIndex: number): R[];
-  /** The whole state as of `appliedIndex()`, as bytes for a Raft snapshot. */
+  /** Makes everything applied so far durable (fsync): the log before it may then be compacted. */
+  sync(): void;
+  /**
+   * The whole state as of `appliedIndex()`, as bytes for a Raft snapshot. The bytes carry that
+   * index: a snapshot's data may be newer than its metadata's index (see `DurableStorage.snapshot`).
+   */
   snapshot(): Uint8Array;
-  /** Replaces the whole state with a snapshot's, and the applied index with its index. */
+  /**
+   * Replaces the whole state with a snapshot's; the applied index becomes the one recorded in
+   * the data, or the snapshot's index if that is higher.
+   */
   restore(snapshot: Snapshot): void;
   /** Releases files; the object must not be used afterwards. */
   close(): void;

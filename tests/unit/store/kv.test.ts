@@ -69,3 +69,15 @@ test("snapshot and restore carry the whole state and set the applied index", () 
   source.close();
   target.close();
 });
+
+test("a snapshot newer than its metadata's index restores the newer applied index", () => {
+  const source = new KvStateMachine(tempDir());
+  source.apply([{ index: 9, data: encodeKvCommand({ op: "put", key: "k", value: bytes("v") }) }], 12);
+  source.sync();
+  const target = new KvStateMachine(tempDir());
+  target.restore({ meta: { index: 5, term: 1, conf }, data: source.snapshot() });
+  expect(target.appliedIndex()).toBe(12);
+  expect(() => target.restore({ meta: { index: 5, term: 1, conf }, data: encodeEnvelope("kv.snapshot", 1, { pairs: [] }) })).toThrow("no applied index");
+  source.close();
+  target.close();
+});

@@ -3,7 +3,7 @@ import { afterEach, describe, expect, test } from "bun:test";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { CompactedError, SnapshotOutOfDateError, UnavailableError } from "../../../core/raft/errors.ts";
+import { CompactedError, SnapshotOutOfDateError, SnapshotTemporarilyUnavailableError, UnavailableError } from "../../../core/raft/errors.ts";
 import type { Entry } from "../../../core/raft/types.ts";
 import { bootstrapLog } from "../../../core/raft/storage.ts";
 import { StoreCorruptError } from "../../../core/store/errors.ts";
@@ -96,6 +96,26 @@ describe("DurableStorage", () => {
     expect(new TextDecoder().decode(reopened.snapshot().data)).toBe("state@4");
     expect(reopened.initialState().confState).toEqual(conf);
     expect(() => reopened.createSnapshot(3, conf, new Uint8Array())).toThrow(SnapshotOutOfDateError);
+    reopened.close();
+  });
+
+  test("a lazy snapshot stores only metadata and serves the state machine's bytes on demand, once per read", () => {
+    const dir = tempDir();
+    const store = DurableStorage.open(dir);
+    store.append([1, 2, 3].map((i) => entry(i, 2)));
+    store.createSnapshot(3, conf);
+    expect(() => store.snapshot().data).toThrow(SnapshotTemporarilyUnavailableError);
+    let serialized = 0;
+    store.setSnapshotSource(() => new TextEncoder().encode(`state#${++serialized}`));
+    const snapshot = store.snapshot();
+    expect(snapshot.meta).toEqual({ index: 3, term: 2, conf });
+    expect(serialized).toBe(0);
+    expect(new TextDecoder().decode(snapshot.data)).toBe("state#1");
+    expect(new TextDecoder().decode(snapshot.data)).toBe("state#1");
+    store.close();
+    const reopened = DurableStorage.open(dir);
+    expect(reopened.snapshotIndex()).toBe(3);
+    expect(() => reopened.snapshot().data).toThrow(SnapshotTemporarilyUnavailableError);
     reopened.close();
   });
 
