@@ -361,13 +361,13 @@ export class Replica<R> {
 
   private changeRole(soft: SoftState): void {
     this.logger.info("raft role changed", { role: soft.role, leader: soft.leader });
+    this.gauges.leader?.set(soft.role === "leader" ? 1 : 0);
     if (soft.leader === "") return;
     // A proposal handed to an earlier leader may be lost with it, or may still commit: tell its
     // client now (outcome unknown) instead of letting it hang until the timeout.
     for (const [requestId, leader] of this.handedOver) {
       if (leader !== soft.leader) this.settle(this.proposals, requestId, (waiter) => waiter.reject(new LeaderChangedError(leader, soft.leader)));
     }
-    this.gauges.leader?.set(soft.role === "leader" ? 1 : 0);
   }
 
   private wait<T>(waiters: Map<string, Waiter<T>>, key: string, what: string): Promise<T> {
