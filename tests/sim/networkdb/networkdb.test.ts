@@ -1,9 +1,9 @@
 import { expect, test } from "bun:test";
 import { runSeeds } from "../../kit/index.ts";
-import { convergenceScenario, disconnectScenario, failureScenario, leaveScenario, reapScenario, restartScenario, scopeScenario } from "./simulate.ts";
+import { convergenceScenario, disconnectScenario, failureScenario, leaveScenario, reapScenario, restartScenario, scaleScenario, scopeScenario } from "./simulate.ts";
 
-// CI-sized by default (about 15 s in all); SHOAL_SEEDS / SHOAL_SEED override the seed counts,
-// SHOAL_LONG=1 adds a 50-node convergence run. A failure prints `npm run sim -- networkdb --seed <n>`.
+// CI-sized by default (about 25 s in all); SHOAL_SEEDS / SHOAL_SEED override the seed counts,
+// SHOAL_LONG=1 adds 50-node runs. A failure prints `npm run sim -- networkdb --seed <n>`.
 const long = process.env.SHOAL_LONG === "1";
 
 test("w1, w2, w3 on L and w3, w4, w5 on R: w3 learns both, w1 gets nothing of R, w5 nothing of L", () => {
@@ -46,7 +46,18 @@ test("a node restarted with lost state: its republished entries win, the rest ar
   runSeeds({ name: "networkdb", seeds: 30, run: (seed) => void restartScenario(seed) });
 }, 120_000);
 
-if (!long) console.log("networkdb sim: skipping the 50-node convergence run (set SHOAL_LONG=1, or `npm run sim -- networkdb --nodes 50`)");
-test.skipIf(!long)("convergence at 50 nodes (SHOAL_LONG=1)", () => {
-  runSeeds({ name: "networkdb", seeds: 5, run: (seed) => void convergenceScenario(seed, 50) });
+test("20 nodes on five overlapping networks, two cut off and back: all converge, scoped traffic stays in scope", () => {
+  runSeeds({ name: "networkdb", seeds: 5, run: (seed) => expect(scaleScenario(seed, 20).messages).toBeGreaterThan(0) });
+}, 120_000);
+
+if (!long) console.log("networkdb sim: skipping the 50-node runs (set SHOAL_LONG=1, or `npm run sim -- networkdb --nodes 50`)");
+test.skipIf(!long)("convergence and the overlapping-networks run at 50 nodes (SHOAL_LONG=1)", () => {
+  runSeeds({
+    name: "networkdb",
+    seeds: 3,
+    run: (seed) => {
+      convergenceScenario(seed, 50);
+      scaleScenario(seed, 50);
+    },
+  });
 }, 900_000);

@@ -14,6 +14,8 @@
  * - leave: a node leaving a network disappears from it with its entries, for good.
  * - restart: a node restarted with its state lost republishes what it still has; what it no
  *   longer has is deleted everywhere.
+ * - scale: many nodes on overlapping networks with writes and two nodes cut off and back:
+ *   everything converges, and network-scoped traffic only ever reaches that network's nodes.
  */
 import type { NetworkDb } from "../../../core/gossip/networkdb/networkdb.ts";
 import type { EntryView } from "../../../core/gossip/networkdb/types.ts";
@@ -264,6 +266,60 @@ export function restartScenario(seed: number): { virtualMs: number } {
   return { virtualMs: cluster.clock.now() };
 }
 
+/**
+ * Many nodes on several overlapping networks, writes everywhere, two nodes cut off long enough
+ * to be declared dead and then back: every network converges, and no node ever receives a
+ * network-scoped message about a network it is not on.
+ */
+export function scaleScenario(seed: number, nodeCount = 20): { virtualMs: number; messages: number; convergedAfterMs: number } {
+  const { cluster, nodes } = startCluster({ seed, ...faults }, nodeCount);
+  const random = new SeededRandom(seed ^ 0x5ca1e);
+  const networks = ["n0", "n1", "n2", "n3", "n4"];
+  const members = new Map(networks.map((network) => [network, [] as string[]]));
+  nodes.forEach((node, i) => {
+    const mine = new Set([networks[i % networks.length] as string, networks[random.int(networks.length)] as string]);
+    for (const network of mine) {
+      members.get(network)?.push(node);
+      cluster.act(node, (db) => db.joinNetwork(network));
+    }
+  });
+  const networksOf = (node: string) => networks.filter((network) => members.get(network)?.includes(node));
+  let nextKey = 0;
+  const write = () => {
+    const node = nodes[random.int(nodes.length)] as string;
+    const mine = networksOf(node);
+    const network = mine[random.int(mine.length)] as string;
+    const own = cluster.db(node).list(network).filter((entry) => entry.owner === node);
+    const target = own.length === 0 ? undefined : own[random.int(own.length)];
+    cluster.act(node, (db) => {
+      if (target === undefined || random.chance(0.5)) db.createEntry(network, "endpoints", `k${nextKey++}`, value(`${network}:${node}`));
+      else if (random.chance(0.6)) db.updateEntry(network, target.table, target.key, value(`${network}:${node}:u`));
+      else db.deleteEntry(network, target.table, target.key);
+    });
+  };
+  for (let i = 0; i < 100; i++) {
+    cluster.run(50);
+    write();
+  }
+  const cut = [nodes[1] as string, nodes[nodes.length - 1] as string];
+  for (const node of cut) cluster.isolate(node);
+  const rest = nodes.filter((node) => !cut.includes(node));
+  for (const node of cut) check(cluster.runUntil(() => cluster.allSee(rest, node, ["dead"]), 90_000), `${node} was not declared dead while cut off`);
+  for (let i = 0; i < 100; i++) {
+    cluster.run(50);
+    write();
+  }
+  cluster.heal();
+  const healedAt = cluster.clock.now();
+  for (const network of networks) awaitConvergence(cluster, members.get(network) ?? [], network, 120_000);
+  const convergedAfterMs = cluster.clock.now() - healedAt;
+  for (const { to, channel, message } of cluster.received) {
+    if (message.type === "attachments") continue;
+    check(networksOf(to).includes(message.network), `${to} received a ${message.type} message about ${message.network} on ${channel}`);
+  }
+  return { virtualMs: cluster.clock.now(), messages: cluster.received.length, convergedAfterMs };
+}
+
 /** Every scenario, in order, for one seed (what `npm run sim -- networkdb --seed <n>` replays). */
 export function simulate(seed: number, options: SimulateOptions = {}): Record<string, unknown> {
   return {
@@ -275,5 +331,6 @@ export function simulate(seed: number, options: SimulateOptions = {}): Record<st
     disconnect: disconnectScenario(seed),
     leave: leaveScenario(seed),
     restart: restartScenario(seed),
+    scale: scaleScenario(seed, options.nodes),
   };
 }
