@@ -124,7 +124,7 @@ function exactFields(value: Record<string, unknown>, fields: readonly string[], 
   const keys = Object.keys(value);
   const unexpected = keys.find((key) => !fields.includes(key));
   if (unexpected !== undefined) throw new DecodeError(`unexpected field in ${what}`, { what, field: unexpected.slice(0, 40) });
-  const missing = fields.find((field) => !(field in value));
+  const missing = fields.find((field) => !Object.hasOwn(value, field));
   if (missing !== undefined) throw new DecodeError(`missing field in ${what}`, { what, field: missing });
 }
 
