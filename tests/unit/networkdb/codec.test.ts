@@ -82,9 +82,13 @@ describe("networkdb codec", () => {
     const db = new NetworkDb({ self: "w1", random: random.fork(), now: 0 });
     db.joinNetwork("L");
     db.memberAlive("w2");
-    const valid = encodeGossip("w2", "L", [encodeEntry({ ...entry, owner: "w2" })]);
+    const valid = [
+      encodeGossip("w2", "L", [encodeEntry({ ...entry, owner: "w2" })]),
+      encodeMessage({ type: "bulk", from: "w2", network: "L", reply: true, attachments: [{ node: "w2", network: "L", ltime: 3, joined: true }], entries: [{ ...entry, owner: "w2" }] }),
+      encodeMessage({ type: "attachments", records: [{ node: "w2", network: "L", ltime: 3, joined: true }] }),
+    ];
     for (let i = 0; i < 3000; i++) {
-      const bytes = i % 2 === 0 ? valid.slice() : new Uint8Array(random.int(64));
+      const bytes = i % 2 === 0 ? (valid[random.int(valid.length)] as Uint8Array).slice() : new Uint8Array(random.int(64));
       if (i % 2 === 0) for (let flips = random.between(1, 4); flips > 0; flips--) bytes[random.int(bytes.length)] = random.nextUint32() & 0xff;
       else for (let j = 0; j < bytes.length; j++) bytes[j] = random.nextUint32() & 0xff;
       db.notifyMsg(bytes);
@@ -93,6 +97,9 @@ describe("networkdb codec", () => {
     expect(stats.messagesReceived).toBe(3000);
     expect(stats.malformedDropped).toBeGreaterThan(1500);
     expect(db.list("L").every((view) => view.value.length <= 640)).toBe(true);
+    // Still fully working afterwards.
+    db.createEntry("L", "t", "after-fuzz", Uint8Array.of(1));
+    expect(db.get("L", "t", "after-fuzz")).toBeDefined();
   });
 });
 
