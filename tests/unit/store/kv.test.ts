@@ -1,19 +1,8 @@
-import { afterEach, expect, test } from "bun:test";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { expect, test } from "bun:test";
 import { encodeCbor, encodeEnvelope } from "../../../core/common/envelope.ts";
 import { decodeKvCommand, encodeKvCommand, KvStateMachine } from "../../../core/store/kv.ts";
+import { tempDir } from "./temp-dirs.ts";
 
-const dirs: string[] = [];
-afterEach(() => {
-  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
-});
-function tempDir(): string {
-  const dir = mkdtempSync(join(tmpdir(), "shoal-"));
-  dirs.push(dir);
-  return dir;
-}
 const bytes = (text: string) => new TextEncoder().encode(text);
 const text = (value: Uint8Array | undefined) => (value === undefined ? undefined : new TextDecoder().decode(value));
 const conf = { voters: ["a"], learners: [], votersOutgoing: [] };

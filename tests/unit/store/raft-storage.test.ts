@@ -1,7 +1,6 @@
 import { Database } from "bun:sqlite";
-import { afterEach, describe, expect, test } from "bun:test";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { describe, expect, test } from "bun:test";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { CompactedError, SnapshotOutOfDateError, SnapshotTemporarilyUnavailableError, UnavailableError } from "../../../core/raft/errors.ts";
 import type { Entry } from "../../../core/raft/types.ts";
@@ -9,17 +8,8 @@ import { bootstrapLog } from "../../../core/raft/storage.ts";
 import { StoreCorruptError } from "../../../core/store/errors.ts";
 import { DurableStorage } from "../../../core/store/raft-storage.ts";
 import { inspectStore, repairStore } from "../../../core/store/repair.ts";
+import { tempDir } from "./temp-dirs.ts";
 
-const dirs: string[] = [];
-afterEach(() => {
-  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
-});
-
-function tempDir(): string {
-  const dir = mkdtempSync(join(tmpdir(), "shoal-"));
-  dirs.push(dir);
-  return dir;
-}
 
 function entry(index: number, term: number, text = `e${index}`): Entry {
   return { index, term, type: "normal", data: new TextEncoder().encode(text) };
@@ -141,10 +131,15 @@ describe("corruption", () => {
     return dir;
   }
 
-  function corruptEntry(dir: string, index: number): void {
+  /** Edits the store file behind the store's back, as a disk or an operator might. */
+  function tamper(dir: string, sql: string, ...params: (string | number | Uint8Array)[]): void {
     const db = new Database(join(dir, "raft.db"));
-    db.query("UPDATE entries SET data = ? WHERE idx = ?").run(new TextEncoder().encode("flipped"), index);
+    db.query(sql).run(...params);
     db.close();
+  }
+
+  function corruptEntry(dir: string, index: number): void {
+    tamper(dir, "UPDATE entries SET data = ? WHERE idx = ?", new TextEncoder().encode("flipped"), index);
   }
 
   test("a bad row refuses to open with the file and index named", () => {
@@ -188,17 +183,13 @@ describe("corruption", () => {
 
   test("a missing entry in the middle is detected as a gap", () => {
     const dir = storeWithEntries(6, 1);
-    const db = new Database(join(dir, "raft.db"));
-    db.query("DELETE FROM entries WHERE idx = 3").run();
-    db.close();
+    tamper(dir, "DELETE FROM entries WHERE idx = 3");
     expect(() => DurableStorage.open(dir)).toThrow("entry 3 is missing");
   });
 
   test("a damaged hard state is reported and not 'repaired' away", () => {
     const dir = storeWithEntries(3, 1);
-    const db = new Database(join(dir, "raft.db"));
-    db.query("UPDATE records SET crc = crc + 1 WHERE name = 'hardState'").run();
-    db.close();
+    tamper(dir, "UPDATE records SET crc = crc + 1 WHERE name = 'hardState'");
     expect(() => DurableStorage.open(dir)).toThrow("hardState record fails its checksum");
     expect(inspectStore(dir).repairable).toBe(false);
     expect(() => repairStore(dir)).toThrow(StoreCorruptError);

@@ -1,14 +1,11 @@
 import { afterEach, expect, test } from "bun:test";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { SeededRandom } from "../../../core/common/random.ts";
 import type { Message } from "../../../core/raft/types.ts";
-import { encodeKvCommand, KvStateMachine } from "../../../core/store/kv.ts";
+import { encodeKvCommand, KvStateMachine, type KvResult } from "../../../core/store/kv.ts";
 import { openReplica } from "../../../core/store/open-replica.ts";
 import type { DurableStorage } from "../../../core/store/raft-storage.ts";
 import type { Replica } from "../../../core/store/replica.ts";
-import type { KvResult } from "../../../core/store/kv.ts";
+import { tempDir } from "./temp-dirs.ts";
 
 /** Three replicas in one process over an in-memory router: the driver's logic without sockets. */
 interface TestNode {
@@ -20,11 +17,9 @@ interface TestNode {
   close(): void;
 }
 
-const dirs: string[] = [];
 const running: TestNode[] = [];
 afterEach(() => {
   for (const node of running.splice(0)) node.close();
-  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
 });
 
 const ids = ["a", "b", "c"];
@@ -65,9 +60,7 @@ const put = (key: string, value: string) => encodeKvCommand({ op: "put", key, va
 
 test("elects a leader, applies writes everywhere, serves linearizable reads, and survives a restart", async () => {
   const made = ids.map((id, i) => {
-    const dir = mkdtempSync(join(tmpdir(), "shoal-"));
-    dirs.push(dir);
-    return startNode(id, dir, i + 1);
+    return startNode(id, tempDir(), i + 1);
   });
   const leader = await until(leaderOf, "a leader");
   for (let i = 0; i < 50; i++) expect(await leader.replica.propose(put(`k${i}`, `v${i}`))).toEqual({ ok: true, existed: false });
@@ -88,9 +81,7 @@ test("elects a leader, applies writes everywhere, serves linearizable reads, and
 
 test("snapshots at the threshold compact the log, and a follower that missed them catches up through one", async () => {
   const made = ids.map((id, i) => {
-    const dir = mkdtempSync(join(tmpdir(), "shoal-"));
-    dirs.push(dir);
-    return startNode(id, dir, i + 11, { snapshotThreshold: 20, entriesKeptAfterSnapshot: 5 });
+    return startNode(id, tempDir(), i + 11, { snapshotThreshold: 20, entriesKeptAfterSnapshot: 5 });
   });
   const leader = await until(leaderOf, "a leader");
   const lagging = made.find((node) => node !== leader) as TestNode;

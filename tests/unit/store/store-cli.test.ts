@@ -1,20 +1,14 @@
 import { Database } from "bun:sqlite";
-import { afterEach, expect, test } from "bun:test";
-import { mkdtempSync, rmSync } from "node:fs";
+import { expect, test } from "bun:test";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { runCli } from "../../../core/cli/dispatch.ts";
 import { commands } from "../../../core/cli/registry.ts";
 import { DurableStorage } from "../../../core/store/raft-storage.ts";
-
-const dirs: string[] = [];
-afterEach(() => {
-  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
-});
+import { tempDir } from "./temp-dirs.ts";
 
 function damagedStore(): string {
-  const dir = mkdtempSync(join(tmpdir(), "shoal-"));
-  dirs.push(dir);
+  const dir = tempDir();
   const store = DurableStorage.open(dir);
   store.append(Array.from({ length: 5 }, (_, i) => ({ index: i + 1, term: 1, type: "normal" as const, data: new Uint8Array([i]) })));
   store.close();
