@@ -1,7 +1,7 @@
 /**
- * `npm start`: runs Shoal locally. For now one agent with its data in ./.shoal/node-1 and its
- * health server on loopback; prints where to look, and on Ctrl-C (or SIGTERM) stops the agent
- * gracefully and exits with nothing left running.
+ * `npm start`: runs Shoal locally. For now one agent with its data in ./.shoal/node-1 (or
+ * `npm start -- --data-dir DIR`) and its health server on loopback; prints where to look, and on
+ * Ctrl-C (or SIGTERM) stops the agent gracefully and exits with nothing left running.
  *
  * The agent runs in its own process group, so a terminal's Ctrl-C reaches it exactly once,
  * through this script, rather than once from the terminal and again from us (which the agent
@@ -9,7 +9,8 @@
  */
 import { spawn } from "node:child_process";
 import { mkdirSync } from "node:fs";
-import { join, relative } from "node:path";
+import { join, relative, resolve } from "node:path";
+import { parseArgs } from "node:util";
 import { buildIfStale } from "./build.ts";
 import { freePort } from "./bench/lib/ports.ts";
 import { waitForHttp } from "./bench/lib/wait.ts";
@@ -24,7 +25,8 @@ async function healthPort(): Promise<number> {
 }
 
 const binary = buildIfStale();
-const dataDir = join(root, ".shoal", "node-1");
+const { values: flags } = parseArgs({ options: { "data-dir": { type: "string" } } });
+const dataDir = flags["data-dir"] ? resolve(flags["data-dir"]) : join(root, ".shoal", "node-1");
 mkdirSync(dataDir, { recursive: true, mode: 0o700 });
 const port = await healthPort().catch(() => freePort());
 const health = `http://127.0.0.1:${port}`;
