@@ -23,6 +23,7 @@ import type { RawNode } from "../raft/node.ts";
 import type { ConfState, Entry, HardState, Message, NodeId, Ready, ReadState, SoftState } from "../raft/types.ts";
 import { decodeProposal, encodeProposal } from "./proposal.ts";
 import type { DurableStorage } from "./raft-storage.ts";
+import { PendingRequests, RequestTimeoutError } from "./pending-requests.ts";
 import type { Command, StateMachine } from "./state-machine.ts";
 
 /** Where the replica sends the core's messages. */
@@ -58,19 +59,6 @@ export interface ReplicaStatus {
   conf: ConfState;
 }
 
-interface Waiter<T> {
-  resolve(value: T): void;
-  reject(error: unknown): void;
-  timer: ReturnType<typeof setTimeout>;
-}
-
-/** A request that did not complete in time; its outcome is unknown (it may still commit). */
-export class RequestTimeoutError extends ShoalError {
-  constructor(what: string, timeoutMs: number) {
-    super("request_timeout", `${what} did not complete within ${timeoutMs} ms`, { timeoutMs });
-  }
-}
-
 /** The leader changed while a proposal was in its hands: it may or may not commit. Retry if idempotent. */
 export class LeaderChangedError extends ShoalError {
   constructor(from: NodeId, to: NodeId) {
@@ -84,12 +72,12 @@ export class Replica<R> {
   private readonly requestTimeoutMs: number;
   private readonly bootNonce = crypto.randomUUID().slice(0, 8);
   private nextRequest = 0;
-  private readonly proposals = new Map<string, Waiter<R>>();
+  private readonly proposals: PendingRequests<R>;
   /** Proposals waiting for the next drain (see `flushProposals`). */
   private queued: { requestId: string; data: Uint8Array }[] = [];
   /** Proposals the core accepted, and the leader it knew then; their fate is unknown if it changes. */
   private readonly handedOver = new Map<string, NodeId>();
-  private readonly reads = new Map<string, Waiter<void>>();
+  private readonly reads: PendingRequests<void>;
   /** Confirmed read indexes waiting for the state machine to catch up. */
   private readyReads: { index: number; key: string }[] = [];
   private snapshotIndex: number;
@@ -102,6 +90,8 @@ export class Replica<R> {
   constructor(private readonly config: ReplicaConfig<R>) {
     this.logger = config.logger ?? nullLogger;
     this.requestTimeoutMs = config.requestTimeoutMs ?? 5000;
+    this.proposals = new PendingRequests("proposal", this.requestTimeoutMs, (requestId) => this.handedOver.delete(requestId));
+    this.reads = new PendingRequests("read", this.requestTimeoutMs);
     this.snapshotIndex = config.storage.snapshotIndex();
     config.storage.setSnapshotSource(() => config.stateMachine.snapshot());
     const metrics = config.metrics;
@@ -131,13 +121,8 @@ export class Replica<R> {
     this.stopped = true;
     clearInterval(this.ticker);
     const stopped = new ShoalError("replica_stopped", "the replica stopped");
-    for (const waiter of [...this.proposals.values(), ...this.reads.values()]) {
-      clearTimeout(waiter.timer);
-      waiter.reject(stopped);
-    }
-    this.proposals.clear();
-    this.reads.clear();
-    this.handedOver.clear();
+    this.proposals.rejectAll(stopped);
+    this.reads.rejectAll(stopped);
     this.queued = [];
   }
 
@@ -155,7 +140,7 @@ export class Replica<R> {
   /** Proposes a command; resolves with its result once it is applied on this node. */
   propose(command: Uint8Array): Promise<R> {
     const requestId = `${this.config.id}:${this.bootNonce}:${this.nextRequest++}`;
-    const result = this.wait(this.proposals, requestId, "proposal");
+    const result = this.proposals.add(requestId);
     this.queued.push({ requestId, data: encodeProposal({ requestId, command }) });
     this.schedule();
     return result;
@@ -164,9 +149,8 @@ export class Replica<R> {
   /** Resolves once the local state reflects every write committed before the call (ReadIndex). */
   read(): Promise<void> {
     const key = `${this.bootNonce}:${this.nextRequest++}`;
-    const result = this.wait(this.reads, key, "read");
-    const context = new TextEncoder().encode(key);
-    this.submit(this.reads, key, () => this.config.core.readIndex(context));
+    const result = this.reads.add(key);
+    this.submitRead(key, new TextEncoder().encode(key));
     return result;
   }
 
@@ -216,14 +200,14 @@ export class Replica<R> {
    * retried every tick until its deadline, so clients ride through a failover; any other
    * refusal fails the read at once. (Proposals get the same treatment in `flushProposals`.)
    */
-  private submit<T>(waiters: Map<string, Waiter<T>>, key: string, attempt: () => void): void {
+  private submitRead(key: string, context: Uint8Array): void {
     try {
-      attempt();
+      this.config.core.readIndex(context);
     } catch (error) {
       if (error instanceof ProposalDroppedError && error.reason === "no_leader" && !this.stopped) {
-        setTimeout(() => waiters.has(key) && this.submit(waiters, key, attempt), this.config.tickMs);
+        setTimeout(() => this.reads.has(key) && this.submitRead(key, context), this.config.tickMs);
       } else {
-        this.settle(waiters, key, (waiter) => waiter.reject(error));
+        this.reads.reject(key, error);
       }
     }
     this.schedule();
@@ -249,7 +233,7 @@ export class Replica<R> {
         }, this.config.tickMs);
         return;
       }
-      for (const { requestId } of batch) this.settle(this.proposals, requestId, (waiter) => waiter.reject(error));
+      for (const { requestId } of batch) this.proposals.reject(requestId, error);
     }
   }
 
@@ -322,7 +306,7 @@ export class Replica<R> {
     const results = stateMachine.apply(commands, last.index);
     results.forEach((result, position) => {
       const requestId = requestIds[position];
-      if (requestId !== undefined) this.settle(this.proposals, requestId, (waiter) => waiter.resolve(result));
+      if (requestId !== undefined) this.proposals.resolve(requestId, result);
     });
     this.gauges.applied?.set(last.index);
     this.serveReads();
@@ -338,7 +322,7 @@ export class Replica<R> {
     const applied = this.config.stateMachine.appliedIndex();
     const waiting: typeof this.readyReads = [];
     for (const read of this.readyReads) {
-      if (read.index <= applied) this.settle(this.reads, read.key, (waiter) => waiter.resolve());
+      if (read.index <= applied) this.reads.resolve(read.key, undefined);
       else waiting.push(read);
     }
     this.readyReads = waiting;
@@ -366,24 +350,8 @@ export class Replica<R> {
     // A proposal handed to an earlier leader may be lost with it, or may still commit: tell its
     // client now (outcome unknown) instead of letting it hang until the timeout.
     for (const [requestId, leader] of this.handedOver) {
-      if (leader !== soft.leader) this.settle(this.proposals, requestId, (waiter) => waiter.reject(new LeaderChangedError(leader, soft.leader)));
+      if (leader !== soft.leader) this.proposals.reject(requestId, new LeaderChangedError(leader, soft.leader));
     }
-  }
-
-  private wait<T>(waiters: Map<string, Waiter<T>>, key: string, what: string): Promise<T> {
-    return new Promise<T>((resolve, reject) => {
-      const timer = setTimeout(() => this.settle(waiters, key, (waiter) => waiter.reject(new RequestTimeoutError(what, this.requestTimeoutMs))), this.requestTimeoutMs);
-      waiters.set(key, { resolve, reject, timer });
-    });
-  }
-
-  private settle<T>(waiters: Map<string, Waiter<T>>, key: string, finish: (waiter: Waiter<T>) => void): void {
-    const waiter = waiters.get(key);
-    if (!waiter) return;
-    waiters.delete(key);
-    this.handedOver.delete(key);
-    clearTimeout(waiter.timer);
-    finish(waiter);
   }
 
   private async until(predicate: () => boolean, what: string): Promise<void> {
