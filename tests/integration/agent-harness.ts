@@ -11,6 +11,7 @@ import { binaryPath, buildIfStale } from "../../scripts/build.ts";
 import { freePort } from "../../scripts/bench/lib/ports.ts";
 import { waitFor, waitForHttp } from "../../scripts/bench/lib/wait.ts";
 
+/** Port and polling helpers shared with the benches, re-exported for agent tests. */
 export { freePort, waitFor, waitForHttp };
 
 let ensured = false;
