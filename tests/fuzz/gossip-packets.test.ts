@@ -21,6 +21,7 @@ import type { GossipDropReason } from "../../core/transport/gossip-metrics.ts";
 import { GossipShell } from "../../core/transport/gossip.ts";
 import { requestOverStream } from "../../core/transport/gossip-stream.ts";
 import { bindUdp, type HostPort, type UdpEndpoint } from "../../core/transport/udp.ts";
+import { eventually } from "../integration/gossip/harness.ts";
 
 const PACKETS = process.env.SHOAL_LONG ? 30_000 : 3_000;
 const SEED = Number(process.env.SHOAL_FUZZ_SEED ?? 20_261_123);
@@ -121,17 +122,10 @@ function hostileInputs(count: number): Hostile[] {
   return inputs;
 }
 
-async function views(): Promise<Map<string, string>[]> {
+function views(): Map<string, string>[] {
   return shells.map((shell) => new Map(shell.core.members().map((member) => [member.name, member.state])));
 }
 
-async function waitFor(what: string, check: () => boolean, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
-    await Bun.sleep(20);
-  }
-}
 
 describe("fuzzing a live gossip node", () => {
   beforeAll(async () => {
@@ -144,7 +138,7 @@ describe("fuzzing a live gossip node", () => {
       shell.core.joinCluster([`${hosts[0]}:${PORT}`], Date.now());
       shell.flush();
     }
-    await waitFor("all three nodes see each other alive", () => shells.every((shell) => shell.core.members().filter((member) => member.state === "alive").length === 3));
+    await eventually("all three nodes see each other alive", 20_000, () => shells.every((shell) => shell.core.members().filter((member) => member.state === "alive").length === 3));
     fuzzer = await bindUdp({ host: "127.0.0.43", port: 0 }, () => {}, () => {});
   }, 30_000);
 
@@ -156,7 +150,7 @@ describe("fuzzing a live gossip node", () => {
   test(`${PACKETS} hostile UDP packets: node up, membership unchanged, every drop counted by reason`, async () => {
     const target = shells[0]!;
     const before = target.traffic().dropped;
-    const membersBefore = await views();
+    const membersBefore = views();
     const inputs = hostileInputs(PACKETS);
     const expected = new Map<GossipDropReason, number>();
     const to: HostPort = { host: hosts[0]!, port: PORT };
@@ -171,13 +165,13 @@ describe("fuzzing a live gossip node", () => {
       const now = target.traffic().dropped;
       return Object.fromEntries(Object.entries(now).map(([reason, count]) => [reason, count - before[reason as GossipDropReason]]));
     };
-    await waitFor(`${totalExpected} drops are counted`, () => Object.values(droppedSince()).reduce((sum, n) => sum + n, 0) >= totalExpected);
+    await eventually(`${totalExpected} drops are counted`, 20_000, () => Object.values(droppedSince()).reduce((sum, n) => sum + n, 0) >= totalExpected);
     const got = droppedSince();
     for (const [reason, count] of Object.entries(got)) expect({ reason, count }).toEqual({ reason, count: expected.get(reason as GossipDropReason) ?? 0 });
-    expect(await views()).toEqual(membersBefore);
+    expect(views()).toEqual(membersBefore);
     // Still serving: the other nodes keep probing it (every node probes both others in turn) without a failure.
     const { probes, probesFailed } = shells[1]!.core.stats();
-    await waitFor("bravo completes four more probes", () => shells[1]!.core.stats().probes >= probes + 4);
+    await eventually("bravo completes four more probes", 20_000, () => shells[1]!.core.stats().probes >= probes + 4);
     expect(shells[1]!.core.stats().probesFailed).toBe(probesFailed);
     expect(shells.every((shell) => shell.core.members().every((member) => member.state === "alive"))).toBe(true);
   }, 120_000);

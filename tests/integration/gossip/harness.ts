@@ -119,21 +119,22 @@ export class GossipNodeProcess {
 }
 
 /**
- * Polls `check` every 100 ms until it holds or `timeoutMs` passes; returns the milliseconds it
- * took, or throws naming `what` and the last detail the check reported.
+ * Polls `check` every `intervalMs` (default 100) until it returns true or `timeoutMs` passes;
+ * returns the milliseconds it took, or throws naming `what` and the last detail the check gave
+ * (a string it returned, or an error it threw).
  */
-export async function eventually(what: string, timeoutMs: number, check: () => Promise<true | string>): Promise<number> {
+export async function eventually(what: string, timeoutMs: number, check: () => boolean | string | Promise<boolean | string>, intervalMs = 100): Promise<number> {
   const started = Date.now();
   let last = "";
   while (Date.now() - started < timeoutMs) {
     try {
       const result = await check();
       if (result === true) return Date.now() - started;
-      last = result;
+      if (typeof result === "string") last = result;
     } catch (error) {
       last = String(error);
     }
-    await Bun.sleep(100);
+    await Bun.sleep(intervalMs);
   }
-  throw new Error(`timed out after ${timeoutMs} ms waiting until ${what}: ${last}`);
+  throw new Error(`timed out after ${timeoutMs} ms waiting until ${what}${last ? `: ${last}` : ""}`);
 }

@@ -12,6 +12,7 @@ import { Membership } from "../../../core/gossip/membership.ts";
 import { Keyring } from "../../../core/secure/keyring.ts";
 import { PacketSeal } from "../../../core/secure/seal.ts";
 import { GossipShell } from "../../../core/transport/gossip.ts";
+import { eventually } from "./harness.ts";
 
 const PORT = 20_000 + ((process.pid + 3_571) % 12_000); // below the ephemeral range
 const hosts = ["127.0.0.50", "127.0.0.51", "127.0.0.52"];
@@ -20,18 +21,11 @@ const newKey = nacl.randomBytes(32);
 const keyrings = hosts.map(() => Keyring.of([oldKey]));
 const shells: GossipShell[] = [];
 
-async function waitFor(what: string, check: () => boolean, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
-    await Bun.sleep(20);
-  }
-}
 
 /** Lets every node complete `rounds` more probes, then checks nothing was dropped or failed. */
 async function probeRounds(rounds: number): Promise<void> {
   const before = shells.map((shell) => shell.core.stats().probes);
-  await waitFor(`${rounds} more probes everywhere`, () => shells.every((shell, i) => shell.core.stats().probes >= (before[i] as number) + rounds));
+  await eventually(`${rounds} more probes everywhere`, 20_000, () => shells.every((shell, i) => shell.core.stats().probes >= (before[i] as number) + rounds));
   for (const shell of shells) {
     expect(Object.values(shell.traffic().dropped).every((count) => count === 0)).toBe(true);
     expect(shell.core.stats().probesFailed).toBe(0);
@@ -50,7 +44,7 @@ beforeAll(async () => {
     shell.core.joinCluster([`${hosts[0]}:${PORT}`], Date.now());
     shell.flush();
   }
-  await waitFor("three members alive everywhere", () => shells.every((shell) => shell.core.members().filter((member) => member.state === "alive").length === 3));
+  await eventually("three members alive everywhere", 20_000, () => shells.every((shell) => shell.core.members().filter((member) => member.state === "alive").length === 3));
 }, 30_000);
 
 afterAll(() => {
