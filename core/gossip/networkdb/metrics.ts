@@ -17,6 +17,7 @@ export function registerNetworkDbMetrics(registry: MetricsRegistry, db: NetworkD
   const gossip = registry.counter("shoal_networkdb_gossip_messages_sent_total", "Gossip messages of table events sent to network peers.");
   const bulk = registry.counter("shoal_networkdb_bulk_syncs_sent_total", "Bulk-sync messages sent (requests, replies and their parts).");
   const bytes = registry.counter("shoal_networkdb_bytes_sent_total", "Bytes of NetworkDB messages sent directly to peers.");
+  const listenerErrors = registry.counter("shoal_networkdb_watch_listener_errors_total", "Exceptions thrown by watch listeners (DNS, mesh); each event is still delivered to the others.");
   const entries = registry.gauge("shoal_networkdb_entries", "Entries held, by state: visible, hidden (owner failed, kept until it returns or is reaped) or tombstone.", ["state"]);
   const networks = registry.gauge("shoal_networkdb_networks", "Networks this node is attached to.");
   const counters: [Counter, CounterField, Record<string, string>][] = [
@@ -28,6 +29,7 @@ export function registerNetworkDbMetrics(registry: MetricsRegistry, db: NetworkD
     [gossip, "gossipMessagesSent", {}],
     [bulk, "bulkSyncsSent", {}],
     [bytes, "bytesSent", {}],
+    [listenerErrors, "listenerErrors", {}],
   ];
   const reported = new Map<CounterField, number>();
   registry.onCollect(() => {

@@ -41,6 +41,7 @@ import type {
   NetworkDbStats,
   OutboundMessage,
   PeerStatus,
+  WatchEvent,
   WatchFilter,
 } from "./types.ts";
 import { Watchers, type WatchListener } from "./watch.ts";
@@ -54,6 +55,8 @@ export interface NetworkDbOptions {
   /** The current time (ms); later times arrive through `tick`. */
   now: number;
   config?: Partial<NetworkDbConfig>;
+  /** Hears of exceptions thrown by watch listeners (counted in `listenerErrors` either way). */
+  onListenerError?: (error: unknown, event: WatchEvent) => void;
 }
 
 /** What this node keeps for each network it is attached to. */
@@ -86,7 +89,7 @@ export class NetworkDb implements Delegate {
   private readonly attachments = new AttachmentTable();
   private readonly entries = new EntryStore();
   private readonly peers = new PeerTable();
-  private readonly watchers = new Watchers();
+  private readonly watchers: Watchers;
   private readonly joined = new Map<string, JoinedNetwork>();
   private readonly clusterQueue: BroadcastQueue;
   private readonly limits: DecodeLimits;
@@ -102,6 +105,7 @@ export class NetworkDb implements Delegate {
     gossipMessagesSent: 0,
     bulkSyncsSent: 0,
     bytesSent: 0,
+    listenerErrors: 0,
   };
 
   constructor(options: NetworkDbOptions) {
@@ -111,6 +115,10 @@ export class NetworkDb implements Delegate {
     this.random = options.random;
     this.now = options.now;
     this.clusterQueue = new BroadcastQueue(this.config.retransmitMult);
+    this.watchers = new Watchers((error, event) => {
+      this.counters.listenerErrors += 1;
+      options.onListenerError?.(error, event);
+    });
     this.limits = { maxValueBytes: this.config.maxValueBytes, maxReapInMs: this.config.entryReapTimeout };
     this.nextGossipAt = this.now + this.config.gossipInterval;
     this.nextReapAt = this.now + this.config.reapInterval;

@@ -131,4 +131,6 @@ export interface NetworkDbStats {
   gossipMessagesSent: number;
   bulkSyncsSent: number;
   bytesSent: number;
+  /** Exceptions thrown by watch listeners (each skipped, the rest delivered). */
+  listenerErrors: number;
 }

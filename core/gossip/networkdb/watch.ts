@@ -2,6 +2,7 @@
  * Subscriptions to table changes. Events are queued while NetworkDB changes its state and
  * delivered once the change is complete, so a listener that reads or writes NetworkDB sees a
  * consistent store (and its own writes are queued behind the current batch, never nested).
+ * A listener that throws is reported and skipped; it cannot stop NetworkDB or other listeners.
  */
 import type { EntryView, WatchEvent, WatchFilter } from "./types.ts";
 
@@ -28,6 +29,9 @@ export class Watchers {
   private nextNumber = 0;
   private delivering = false;
 
+  /** `onError` hears of every exception a listener throws. */
+  constructor(private readonly onError: (error: unknown, event: WatchEvent) => void) {}
+
   /**
    * Adds a subscription and hands it `current` (what is visible now) as `create` events;
    * returns its cancel function.
@@ -35,7 +39,7 @@ export class Watchers {
   add(filter: WatchFilter, listener: WatchListener, current: readonly EntryView[]): () => void {
     const subscription: Subscription = { network: filter.network, table: filter.table, listener, firstEvent: this.nextNumber };
     this.subscriptions.add(subscription);
-    for (const entry of current) listener({ kind: "create", entry });
+    for (const entry of current) this.call(listener, { kind: "create", entry });
     return () => this.subscriptions.delete(subscription);
   }
 
@@ -71,7 +75,15 @@ export class Watchers {
       if (!this.subscriptions.has(subscription) || number < subscription.firstEvent) continue;
       if (subscription.network !== event.entry.network) continue;
       if (subscription.table !== undefined && subscription.table !== event.entry.table) continue;
-      subscription.listener(event);
+      this.call(subscription.listener, event);
+    }
+  }
+
+  private call(listener: WatchListener, event: WatchEvent): void {
+    try {
+      listener(event);
+    } catch (error) {
+      this.onError(error, event);
     }
   }
 }

@@ -97,6 +97,23 @@ describe("replication", () => {
     expect(seen).toEqual(["create first", "create second"]);
   });
 
+  test("a listener that throws is reported and skipped; state and other listeners are unaffected", () => {
+    const errors: string[] = [];
+    const db = new NetworkDb({ self: "a", random: new SeededRandom(1), now: 0, onListenerError: (error, event) => errors.push(`${String(error)} on ${event.kind} ${event.entry.key}`) });
+    db.joinNetwork("L");
+    const seen: string[] = [];
+    db.watch({ network: "L" }, () => {
+      throw new Error("listener bug");
+    });
+    db.watch({ network: "L" }, (event) => seen.push(event.entry.key));
+    db.createEntry("L", "t", "k1", text("1"));
+    db.createEntry("L", "t", "k2", text("2"));
+    expect(seen).toEqual(["k1", "k2"]);
+    expect(errors).toEqual(["Error: listener bug on create k1", "Error: listener bug on create k2"]);
+    expect(db.stats().listenerErrors).toBe(2);
+    expect(db.list("L").length).toBe(2);
+  });
+
   test("entries never reach nodes outside their network", () => {
     const fixture = new Fixture(["w1", "w2", "w3"]);
     fixture.db("w1").joinNetwork("L");
