@@ -15,6 +15,7 @@ import { CompactedError, SnapshotOutOfDateError, SnapshotTemporarilyUnavailableE
 import { limitSize } from "../raft/size.ts";
 import { bootstrapLog, cloneConf, emptyConfState, type InitialState, type Storage } from "../raft/storage.ts";
 import type { ConfState, Entry, HardState, Snapshot } from "../raft/types.ts";
+import { checkpointInBackground } from "./checkpoint.ts";
 import { entryRow, loadState, openDatabase, RAFT_DB_FILE, writeRecord, type LogStart, type StoredSnapshot } from "./schema.ts";
 
 /** What one `Ready` asks to persist, written in one transaction. */
@@ -34,6 +35,9 @@ export class DurableStorage implements Storage {
   /** Entries `start.index + 1 ..= lastIndex()`. */
   private log: Entry[];
 
+  /** Stops the background WAL checkpoints of this file. */
+  private readonly stopCheckpoints: () => void;
+
   private constructor(
     private readonly db: Database,
     /** The SQLite file, named in every error. */
@@ -44,6 +48,7 @@ export class DurableStorage implements Storage {
     this.start = state.logStart;
     this.latest = state.snapshot ?? { meta: { index: 0, term: 0, conf: emptyConfState() }, data: new Uint8Array() };
     this.log = state.entries;
+    this.stopCheckpoints = checkpointInBackground(path);
   }
 
   /**
@@ -229,6 +234,7 @@ export class DurableStorage implements Storage {
 
   /** Closes the file; the object must not be used afterwards. */
   close(): void {
+    this.stopCheckpoints();
     this.db.close();
   }
 }

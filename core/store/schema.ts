@@ -10,6 +10,7 @@
 import { Database } from "bun:sqlite";
 import { decodeEnvelope, encodeEnvelope } from "../common/envelope.ts";
 import type { ConfState, Entry, EntryType, HardState, Snapshot } from "../raft/types.ts";
+import { WAL_BACKSTOP_PAGES } from "./checkpoint.ts";
 import { checksum } from "./checksum.ts";
 import { StoreCorruptError } from "./errors.ts";
 
@@ -52,6 +53,7 @@ export function openDatabase(path: string): Database {
   try {
     db.run("PRAGMA journal_mode = WAL");
     db.run("PRAGMA synchronous = FULL");
+    db.run(`PRAGMA wal_autocheckpoint = ${WAL_BACKSTOP_PAGES}`);
     db.run("CREATE TABLE IF NOT EXISTS entries (idx INTEGER PRIMARY KEY, term INTEGER NOT NULL, type INTEGER NOT NULL, data BLOB NOT NULL, crc INTEGER NOT NULL)");
     db.run("CREATE TABLE IF NOT EXISTS records (name TEXT PRIMARY KEY, body BLOB NOT NULL, crc INTEGER NOT NULL)");
   } catch (error) {

@@ -1,0 +1,21 @@
+/**
+ * The worker thread behind `checkpoint.ts`: holds its own connection to each registered SQLite
+ * file and runs a PASSIVE WAL checkpoint on each every interval, so copying the WAL into the
+ * database file and fsyncing it never happens on the thread that serves raft.
+ */
+import { Database } from "bun:sqlite";
+import { checkpointAll, type CheckpointCommand } from "./checkpoint.ts";
+
+declare const self: Worker;
+
+const open = new Map<string, Database>();
+
+self.onmessage = (event: MessageEvent<CheckpointCommand>) => {
+  const command = event.data;
+  if (command.type === "watch" && !open.has(command.path)) open.set(command.path, new Database(command.path));
+  if (command.type === "unwatch") {
+    open.get(command.path)?.close();
+    open.delete(command.path);
+  }
+  if (command.type === "interval") setInterval(() => checkpointAll(open.values()), command.intervalMs);
+};

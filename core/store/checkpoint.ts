@@ -1,0 +1,99 @@
+/**
+ * WAL checkpoints off the write path. SQLite's automatic checkpoint runs inside the commit that
+ * crosses its threshold: that commit copies the WAL into the database file and fsyncs it, a
+ * stall of tens of milliseconds on a write that should cost one fsync. The raft store and the
+ * state machine therefore raise the automatic threshold to a backstop (`WAL_BACKSTOP_PAGES`)
+ * and register their files here: one worker thread per process checkpoints them PASSIVE (which
+ * never waits for, nor blocks, a writer) every `CHECKPOINT_INTERVAL_MS`. Where no worker can be
+ * started, the same checkpoints run on a timer in this thread, which is no worse than SQLite's
+ * default.
+ */
+import { Database } from "bun:sqlite";
+import { describeError } from "../common/errors.ts";
+
+/** How often registered files are checkpointed. */
+export const CHECKPOINT_INTERVAL_MS = 250;
+
+/** WAL pages after which SQLite checkpoints inline anyway (40 MB): only reached if checkpoints stall. */
+export const WAL_BACKSTOP_PAGES = 10_000;
+
+/** A message to the checkpoint worker. */
+export type CheckpointCommand =
+  | { type: "watch"; path: string }
+  | { type: "unwatch"; path: string }
+  | { type: "interval"; intervalMs: number };
+
+/** Runs one PASSIVE checkpoint on each database; a failure is logged, not thrown (the next round retries). */
+export function checkpointAll(databases: Iterable<Database>): void {
+  for (const db of databases) {
+    try {
+      db.run("PRAGMA wal_checkpoint(PASSIVE)");
+    } catch (error) {
+      console.error(`shoal: WAL checkpoint of ${db.filename} failed: ${describeError(error)}`);
+    }
+  }
+}
+
+interface Runner {
+  send(command: CheckpointCommand): void;
+  stop(): void;
+}
+
+const watched = new Map<string, number>();
+let runner: Runner | undefined;
+
+function startWorker(): Runner {
+  const worker = new Worker(new URL("./checkpoint-worker.ts", import.meta.url));
+  worker.unref();
+  worker.postMessage({ type: "interval", intervalMs: CHECKPOINT_INTERVAL_MS } satisfies CheckpointCommand);
+  return { send: (command) => worker.postMessage(command), stop: () => worker.terminate() };
+}
+
+function startInThread(): Runner {
+  const open = new Map<string, Database>();
+  const timer = setInterval(() => checkpointAll(open.values()), CHECKPOINT_INTERVAL_MS);
+  timer.unref();
+  return {
+    send(command) {
+      if (command.type === "watch") open.set(command.path, new Database(command.path));
+      if (command.type === "unwatch") {
+        open.get(command.path)?.close();
+        open.delete(command.path);
+      }
+    },
+    stop: () => clearInterval(timer),
+  };
+}
+
+/**
+ * Checkpoints the SQLite file at `path` in the background until the returned function is
+ * called. Registering the same file twice is counted; the worker stops with the last file.
+ */
+export function checkpointInBackground(path: string): () => void {
+  if (!runner) {
+    try {
+      runner = startWorker();
+    } catch {
+      runner = startInThread();
+    }
+  }
+  const count = watched.get(path) ?? 0;
+  watched.set(path, count + 1);
+  if (count === 0) runner.send({ type: "watch", path });
+  let released = false;
+  return () => {
+    if (released) return;
+    released = true;
+    const left = (watched.get(path) ?? 1) - 1;
+    if (left > 0) {
+      watched.set(path, left);
+      return;
+    }
+    watched.delete(path);
+    runner?.send({ type: "unwatch", path });
+    if (watched.size === 0) {
+      runner?.stop();
+      runner = undefined;
+    }
+  };
+}
