@@ -7,15 +7,18 @@
  *
  * and of the plaintext inside the box:
  *
- *   cluster tag (4) | sender length (1) | sender (UTF-8) | epoch (6, big-endian)
- *   | counter (4, big-endian) | payload
+ *   cluster tag (4) | sender tag (8) | epoch (6, big-endian) | counter (4, big-endian) | payload
  *
  * The cluster tag — the first 4 bytes of SHA-256 of the cluster id — binds the cluster inside the
- * box, so two clusters that happen to share a key stay apart, at a fixed cost however long the id
- * (a UUID would otherwise add 37 bytes to every packet). The sender, epoch and counter feed the
- * replay windows (`seal-replay.ts`); 6 bytes of epoch hold milliseconds until the year 10889. The key id travels in clear so a
- * receiver tries exactly one of its keys. Nonces are random (24 bytes make collisions negligible)
- * and come from an injected source so the simulator stays deterministic.
+ * box, so two clusters that happen to share a key stay apart. The sender tag — the first 8 bytes
+ * of SHA-256 of the sender's id — names the sender for the replay windows (`seal-replay.ts`) with
+ * the epoch and counter. Tags keep the overhead fixed however long the ids (a 32-hex-digit node id
+ * would otherwise add 33 bytes to every packet); two senders share a tag with probability 2^-64
+ * per pair. 6 bytes of epoch hold milliseconds until the year 10889.
+ *
+ * The key id travels in clear so a receiver tries exactly one of its keys. Nonces are random
+ * (24 bytes make collisions negligible) and come from an injected source so the simulator stays
+ * deterministic.
  *
  * `open` never throws on input: every packet yields either the payload or a drop reason.
  */
@@ -30,11 +33,12 @@ export const SEAL_VERSION = 1;
 const NONCE_BYTES = nacl.secretbox.nonceLength;
 const HEADER_BYTES = 1 + KEY_ID_BYTES;
 const CLUSTER_TAG_BYTES = 4;
+const SENDER_TAG_BYTES = 8;
 const EPOCH_BYTES = 6;
 const COUNTER_BYTES = 4;
-/** Bytes a sealed packet adds around its payload, plus the sender id's length. */
-export const SEAL_OVERHEAD = HEADER_BYTES + NONCE_BYTES + nacl.secretbox.overheadLength + CLUSTER_TAG_BYTES + 1 + EPOCH_BYTES + COUNTER_BYTES;
-const MAX_ID_BYTES = 255;
+const INNER_HEADER_BYTES = CLUSTER_TAG_BYTES + SENDER_TAG_BYTES + EPOCH_BYTES + COUNTER_BYTES;
+/** Bytes a sealed packet adds around its payload. */
+export const SEAL_OVERHEAD = HEADER_BYTES + NONCE_BYTES + nacl.secretbox.overheadLength + INNER_HEADER_BYTES;
 const MAX_EPOCH = 2 ** (8 * EPOCH_BYTES) - 1;
 const MAX_COUNTER = 0xffff_ffff;
 
@@ -46,7 +50,7 @@ export const DROP_REASONS: readonly DropReason[] = ["unsealed", "tampered", "rep
 
 /** The outcome of `PacketSeal.open`. */
 export type OpenResult =
-  | { ok: true; payload: Uint8Array; sender: string; keyId: string }
+  | { ok: true; payload: Uint8Array; senderTag: string; keyId: string }
   | { ok: false; reason: DropReason };
 
 /** Options of `PacketSeal`. */
@@ -55,7 +59,7 @@ export interface PacketSealOptions {
   keyring: Keyring;
   /** The cluster this node belongs to; packets of other clusters are dropped. Not empty. */
   clusterId: string;
-  /** This node's id, carried in every packet for the receivers' replay windows. At most 255 bytes. */
+  /** This node's id; its tag travels in every packet for the receivers' replay windows. */
   senderId: string;
   /**
    * This run's epoch: a number that grows across restarts of this node (its start time in ms).
@@ -70,13 +74,11 @@ export interface PacketSealOptions {
   maxTrackedSenders?: number;
 }
 
-const utf8 = new TextEncoder();
-const utf8Decoder = new TextDecoder("utf-8", { fatal: true });
 
 /** Seals outgoing and opens incoming gossip packets for one node. */
 export class PacketSeal {
   private readonly clusterTag: Uint8Array;
-  private readonly senderBytes: Uint8Array;
+  private readonly senderTag: Uint8Array;
   private readonly replay: ReplayWindows;
   private epoch: number;
   private counter = 0;
@@ -84,10 +86,8 @@ export class PacketSeal {
   constructor(private readonly options: PacketSealOptions) {
     if (options.clusterId === "") throw new ShoalError("config_invalid", "cluster id must not be empty");
     this.clusterTag = clusterTag(options.clusterId);
-    this.senderBytes = utf8.encode(options.senderId);
-    if (this.senderBytes.length === 0 || this.senderBytes.length > MAX_ID_BYTES) {
-      throw new ShoalError("config_invalid", `sender id must be 1 to ${MAX_ID_BYTES} bytes`, { length: this.senderBytes.length });
-    }
+    if (options.senderId === "") throw new ShoalError("config_invalid", "sender id must not be empty");
+    this.senderTag = senderTag(options.senderId);
     if (!Number.isInteger(options.epoch) || options.epoch < 0 || options.epoch > MAX_EPOCH) throw new RangeError(`seal epoch must be an integer in [0, 2^48), got ${options.epoch}`);
     this.epoch = options.epoch;
     this.replay = new ReplayWindows({ size: options.replayWindow ?? 1024, maxSenders: options.maxTrackedSenders ?? 65_536 });
@@ -97,18 +97,16 @@ export class PacketSeal {
   seal(payload: Uint8Array): Uint8Array {
     const primary = this.options.keyring.primary();
     if (!primary) throw new ShoalError("keyring_empty", "cannot seal gossip: the keyring has no key");
-    const plaintext = new Uint8Array(CLUSTER_TAG_BYTES + 1 + this.senderBytes.length + EPOCH_BYTES + COUNTER_BYTES + payload.length);
+    const plaintext = new Uint8Array(INNER_HEADER_BYTES + payload.length);
     const view = new DataView(plaintext.buffer);
     plaintext.set(this.clusterTag, 0);
-    let at = CLUSTER_TAG_BYTES;
-    plaintext[at++] = this.senderBytes.length;
-    plaintext.set(this.senderBytes, at);
-    at += this.senderBytes.length;
+    plaintext.set(this.senderTag, CLUSTER_TAG_BYTES);
+    const at = CLUSTER_TAG_BYTES + SENDER_TAG_BYTES;
     const counter = this.nextCounter();
     view.setUint16(at, Math.floor(this.epoch / 0x1_0000_0000));
     view.setUint32(at + 2, this.epoch >>> 0);
     view.setUint32(at + EPOCH_BYTES, counter);
-    plaintext.set(payload, at + EPOCH_BYTES + COUNTER_BYTES);
+    plaintext.set(payload, INNER_HEADER_BYTES);
 
     const nonce = this.options.randomBytes(NONCE_BYTES);
     if (nonce.length !== NONCE_BYTES) throw new ShoalError("nonce_invalid", `randomBytes returned ${nonce.length} bytes, wanted ${NONCE_BYTES}`);
@@ -121,7 +119,7 @@ export class PacketSeal {
     return packet;
   }
 
-  /** Opens a received packet: its payload and sender, or why it must be dropped. Never throws. */
+  /** Opens a received packet: its payload and sender tag, or why it must be dropped. Never throws. */
   open(packet: Uint8Array): OpenResult {
     if (packet.length < 1 || packet[0] !== SEAL_VERSION) return { ok: false, reason: "unsealed" };
     if (packet.length < HEADER_BYTES + NONCE_BYTES + nacl.secretbox.overheadLength) return { ok: false, reason: "malformed" };
@@ -134,23 +132,15 @@ export class PacketSeal {
   }
 
   private checkPlaintext(plaintext: Uint8Array, keyId: string): OpenResult {
-    if (plaintext.length < CLUSTER_TAG_BYTES + 1) return { ok: false, reason: "malformed" };
+    if (plaintext.length < INNER_HEADER_BYTES) return { ok: false, reason: "malformed" };
     if (!nacl.verify(plaintext.subarray(0, CLUSTER_TAG_BYTES), this.clusterTag)) return { ok: false, reason: "wrongCluster" };
-    let at = CLUSTER_TAG_BYTES;
-    const senderLength = plaintext[at++] as number;
-    if (senderLength === 0 || plaintext.length < at + senderLength + EPOCH_BYTES + COUNTER_BYTES) return { ok: false, reason: "malformed" };
-    let sender: string;
-    try {
-      sender = utf8Decoder.decode(plaintext.subarray(at, at + senderLength));
-    } catch {
-      return { ok: false, reason: "malformed" };
-    }
-    at += senderLength;
+    const sender = Buffer.from(plaintext.buffer, plaintext.byteOffset + CLUSTER_TAG_BYTES, SENDER_TAG_BYTES).toString("hex");
     const view = new DataView(plaintext.buffer, plaintext.byteOffset, plaintext.byteLength);
+    const at = CLUSTER_TAG_BYTES + SENDER_TAG_BYTES;
     const epoch = view.getUint16(at) * 0x1_0000_0000 + view.getUint32(at + 2);
     const counter = view.getUint32(at + EPOCH_BYTES);
     if (this.replay.check(sender, epoch, counter) !== "fresh") return { ok: false, reason: "replayed" };
-    return { ok: true, payload: plaintext.subarray(at + EPOCH_BYTES + COUNTER_BYTES), sender, keyId };
+    return { ok: true, payload: plaintext.subarray(INNER_HEADER_BYTES), senderTag: sender, keyId };
   }
 
   /** Counters run within an epoch; on overflow the epoch moves on so receivers see a fresh run. */
@@ -165,5 +155,14 @@ export class PacketSeal {
 
 /** The 4 bytes that stand for `clusterId` inside every sealed packet. */
 export function clusterTag(clusterId: string): Uint8Array {
-  return new Uint8Array(createHash("sha256").update(clusterId).digest().subarray(0, CLUSTER_TAG_BYTES));
+  return sha256Prefix(clusterId, CLUSTER_TAG_BYTES);
+}
+
+/** The 8 bytes that stand for a sender's id inside every sealed packet (shown as hex in `OpenResult`). */
+export function senderTag(senderId: string): Uint8Array {
+  return sha256Prefix(senderId, SENDER_TAG_BYTES);
+}
+
+function sha256Prefix(text: string, length: number): Uint8Array {
+  return new Uint8Array(createHash("sha256").update(text).digest().subarray(0, length));
 }

@@ -65,8 +65,8 @@ export class GossipShell {
   private constructor(private readonly options: GossipShellOptions) {
     this.metrics = new GossipMetrics(options.metrics);
     this.now = options.now ?? Date.now;
-    // A frame is a sealed stream payload: the core's limit plus the seal and the sender id.
-    this.streamLimits = { maxFrameBytes: (options.maxStreamBytes ?? 16 * 1024 * 1024) + SEAL_OVERHEAD + 255, timeoutMs: options.streamTimeoutMs ?? 10_000 };
+    // A frame is a sealed stream payload: the core's limit plus the seal.
+    this.streamLimits = { maxFrameBytes: (options.maxStreamBytes ?? 16 * 1024 * 1024) + SEAL_OVERHEAD, timeoutMs: options.streamTimeoutMs ?? 10_000 };
   }
 
   /** Binds the sockets and starts the timer. */
@@ -161,7 +161,7 @@ export class GossipShell {
       this.options.core.receive(joinHostPort(from), opened.payload, this.now());
     } catch (error) {
       this.metrics.drop("undecodable");
-      this.options.logger.debug("gossip packet refused", { peer: joinHostPort(from), sender: opened.sender, error: describeError(error) });
+      this.options.logger.debug("gossip packet refused", { peer: joinHostPort(from), senderTag: opened.senderTag, error: describeError(error) });
       return;
     }
     this.flush();
@@ -181,7 +181,7 @@ export class GossipShell {
     } catch (error) {
       this.metrics.drop("undecodable");
       this.metrics.stream("inbound", "failed");
-      this.options.logger.debug("gossip stream refused", { peer: joinHostPort(from), sender: opened.sender, error: describeError(error) });
+      this.options.logger.debug("gossip stream refused", { peer: joinHostPort(from), senderTag: opened.senderTag, error: describeError(error) });
       return undefined;
     }
     this.flush();

@@ -65,7 +65,7 @@ function cborBomb(): Uint8Array {
   return bombs[random.int(bombs.length)] as Uint8Array;
 }
 
-/** A sealed packet whose box opens but whose inner header is broken (empty sender id). */
+/** A sealed packet whose box opens but whose inner header is cut short. */
 function brokenInnerHeader(): Uint8Array {
   const inner = Uint8Array.of(...clusterTag(CLUSTER), 0);
   const nonce = nacl.randomBytes(24);

@@ -2,7 +2,7 @@ import { describe, expect, test } from "bun:test";
 import nacl from "tweetnacl";
 import { SeededRandom } from "../../../core/common/random.ts";
 import { Keyring } from "../../../core/secure/keyring.ts";
-import { PacketSeal, SEAL_VERSION, clusterTag, type PacketSealOptions } from "../../../core/secure/seal.ts";
+import { PacketSeal, SEAL_OVERHEAD, SEAL_VERSION, clusterTag, senderTag, type PacketSealOptions } from "../../../core/secure/seal.ts";
 
 const keyA = new Uint8Array(32).fill(7);
 const keyB = new Uint8Array(32).fill(9);
@@ -19,11 +19,12 @@ function node(senderId: string, overrides: Partial<PacketSealOptions> = {}): Pac
 const payload = new TextEncoder().encode("hello gossip");
 
 describe("PacketSeal", () => {
-  test("a sealed packet opens to its payload and sender", () => {
+  test("a sealed packet opens to its payload and sender tag, with a fixed overhead", () => {
     const packet = node("a").seal(payload);
     expect(packet[0]).toBe(SEAL_VERSION);
+    expect(packet.length).toBe(payload.length + SEAL_OVERHEAD);
     const opened = node("b").open(packet);
-    expect(opened).toMatchObject({ ok: true, sender: "a" });
+    expect(opened).toMatchObject({ ok: true, senderTag: Buffer.from(senderTag("a")).toString("hex") });
     if (opened.ok) expect(opened.payload).toEqual(payload);
   });
 
@@ -63,9 +64,9 @@ describe("PacketSeal", () => {
     expect(node("b").open(packet)).toEqual({ ok: false, reason: "wrongCluster" });
   });
 
-  test("a sealed plaintext with a broken inner header is dropped as malformed", () => {
+  test("a sealed plaintext too short for its inner header is dropped as malformed", () => {
     const nonce = new Uint8Array(24);
-    const inner = Uint8Array.from([...clusterTag("c1"), 0]); // the right cluster, then an empty sender
+    const inner = Uint8Array.from([...clusterTag("c1"), 0]); // the right cluster, then no sender tag, epoch or counter
     const box = nacl.secretbox(inner, nonce, keyA);
     const packet = new Uint8Array([SEAL_VERSION, ...Keyring.of([keyA]).primary()!.idBytes, ...nonce, ...box]);
     expect(node("b").open(packet)).toEqual({ ok: false, reason: "malformed" });
