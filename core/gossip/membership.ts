@@ -70,6 +70,7 @@ interface Relay {
 /** A stream this core asked the shell to open, awaiting `streamReply`. */
 type PendingStream = { purpose: "pushPull"; join: boolean } | { purpose: "probe"; seq: number } | { purpose: "user" };
 
+/** A `joinCluster` in progress: the current round's streams and how many seeds answered. */
 interface JoinAttempt {
   seeds: Address[];
   attempt: number;

@@ -152,6 +152,41 @@ describe("Membership", () => {
     expect(a.stats().awareness).toBe(1);
   });
 
+  test("outbound push-pulls are capped while replies are outstanding", () => {
+    const a = new Membership(lanConfig({ name: "a", address: "a:1" }, { pushPullInterval: 100, maxConcurrentPushPulls: 2 }), new SeededRandom(1), 0);
+    for (const name of ["b", "c", "d"]) a.receive(`${name}:1`, packetOf({ type: "alive", name, incarnation: 1, address: `${name}:1`, meta: new Uint8Array() }), 0);
+    const opened = [];
+    for (let now = 0; now < 2_000; now = a.nextDeadline()) {
+      a.tick(now);
+      opened.push(...a.ready().streams.filter((stream) => stream.purpose === "pushPull"));
+    }
+    expect(opened.length).toBe(2);
+    a.streamReply(opened[0]!.id, undefined, 2_000);
+    for (let now = 2_000; now < 2_500; now = a.nextDeadline()) {
+      a.tick(now);
+      opened.push(...a.ready().streams.filter((stream) => stream.purpose === "pushPull"));
+    }
+    expect(opened.length).toBe(3);
+  });
+
+  test("a failed member is retried by push-pull every reconnectInterval until it answers", () => {
+    const a = new Membership(lanConfig({ name: "a", address: "a:1" }, { reconnectInterval: 5_000, pushPullInterval: 0 }), new SeededRandom(1), 0);
+    a.receive("b:1", packetOf({ type: "alive", name: "b", incarnation: 1, address: "b:1", meta: new Uint8Array() }), 0);
+    a.receive("c:1", packetOf({ type: "dead", name: "b", incarnation: 1, from: "c" }), 0);
+    expect(a.member("b")?.state).toBe("dead");
+    a.ready();
+    const reconnects: string[] = [];
+    for (let now = 0; now < 16_000; now = a.nextDeadline()) {
+      a.tick(now);
+      for (const stream of a.ready().streams) {
+        if (stream.purpose !== "pushPull") continue;
+        reconnects.push(stream.to);
+        a.streamReply(stream.id, undefined, now);
+      }
+    }
+    expect(reconnects).toEqual(["b:1", "b:1", "b:1"]);
+  });
+
   test("a delegate's broadcasts ride on gossip and its state on push-pull", () => {
     const received: string[] = [];
     const merged: string[] = [];
