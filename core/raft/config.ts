@@ -23,10 +23,13 @@ export type ReadOnlyOption =
    */
   | "safe"
   /**
-   * Lease: the leader answers from its commit index while a quorum has heard from it within
-   * the last `electionTicks`. Saves the round trip but is clock-dependent: it assumes no node's
-   * tick runs slow enough that a new leader could be elected inside the lease (bounded clock
-   * drift, no long pauses). Requires `checkQuorum`.
+   * Lease: the leader answers at once from its commit index (once it has committed an entry
+   * of its term), saving the heartbeat round. It leans on `checkQuorum` instead: the leader
+   * steps down after an election timeout without hearing from a quorum, and followers refuse
+   * to elect anyone else within an election timeout of hearing from it. That is
+   * clock-dependent: with a slow tick, a long pause or delayed messages, a deposed leader may
+   * answer stale reads for up to about one election timeout. Requires `checkQuorum`; the
+   * simulator checks linearizability with "safe" only.
    */
   | "lease";
 
