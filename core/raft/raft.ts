@@ -98,6 +98,9 @@ export class Raft {
 
   /** Handles a message from a peer. Malformed or irrelevant messages are ignored. */
   step(m: Message): void {
+    // Only forwarded proposals and reads travel without a term; anything else without one is
+    // not from a Raft peer and must not touch the log.
+    if (m.term === 0 && m.type !== "propose" && m.type !== "readIndex") return;
     if (m.term > this.term) {
       if (m.type === "vote" || m.type === "preVote") {
         const inLease = this.config.checkQuorum && this.lead !== "" && this.electionElapsed < this.config.electionTicks;

@@ -128,6 +128,8 @@ describe("raft robustness", () => {
     const meta = { index: 50, term: 1, conf: { voters: ["a"], learners: [], votersOutgoing: [] } };
     b.step({ ...base, type: "snapshot", snapshotChunk: { meta, offset: 10, total: 20, data: new Uint8Array(10), done: true } });
     cluster.get("a").node.step({ ...base, from: "zz", to: "a", type: "appendResp", index: 99 });
+    // An append without a term is not from a Raft peer: it must not touch the log.
+    b.step({ ...base, from: "zz", term: 0, type: "append", index: b.status().lastIndex, logTerm: b.raft.log.lastTerm(), entries: [{ term: 0, index: b.status().lastIndex + 1, type: "normal", data: text("forged") }] });
     cluster.settle();
     expect(b.status().commit).toBeLessThan(10_000);
     cluster.get("a").node.propose(text("still works"));
