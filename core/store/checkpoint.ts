@@ -45,6 +45,12 @@ let runner: Runner | undefined;
 function startWorker(): Runner {
   const worker = new Worker(new URL("./checkpoint-worker.ts", import.meta.url));
   worker.unref();
+  // A worker that fails to load (e.g. a build that did not bundle it) hands over to this thread.
+  worker.addEventListener("error", () => {
+    worker.terminate();
+    runner = startInThread();
+    for (const path of watched.keys()) runner.send({ type: "watch", path });
+  });
   worker.postMessage({ type: "interval", intervalMs: CHECKPOINT_INTERVAL_MS } satisfies CheckpointCommand);
   return { send: (command) => worker.postMessage(command), stop: () => worker.terminate() };
 }

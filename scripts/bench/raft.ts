@@ -4,15 +4,17 @@
  *
  * Writes: one closed-loop load generator (Bun fetch, keep-alive) sends 256-byte values to each
  * system's leader — Shoal's `PUT /kv/:key`, etcd's JSON gateway `POST /v3/kv/put` — at 1, 16,
- * 64 and 256 concurrent clients; rows give writes/s and p50/p99 latency.
+ * 64 and 256 concurrent clients; rows give writes/s and p50/p99 latency. The two systems take
+ * turns level by level, in alternating order over `--rounds`, so background load on a shared
+ * machine does not favour whichever runs first.
  * Failover: kill -9 the leader, then start a write to a surviving member every 10 ms until one
  * succeeds; the time from the kill to that success, median of N rounds (the killed member is
  * restarted and the cluster settles between rounds). Both systems run their default election
  * settings (Shoal: 100 ms tick, 5-tick election timeout randomized to 0.5–1 s; etcd: 100 ms
  * heartbeat, 1 s election timeout randomized to 1–2 s).
  *
- * Flags: `--seconds S` per concurrency level (default 5), `--failovers N` (default 10),
- * `--clients 1,16,64,256`.
+ * Flags: `--seconds S` per concurrency level and system, split over `--rounds R` (defaults 6
+ * and 2), `--failovers N` (default 10), `--clients 1,16,64,256`.
  */
 import { parseArgs } from "node:util";
 import { ensureCommand, median, percentile, row, type Bench, type BenchContext, type BenchRow } from "./lib/index.ts";
@@ -82,15 +84,15 @@ function etcdSystem(cluster: EtcdCluster): System {
   };
 }
 
-interface LoadResult {
-  writesPerSecond: number;
-  p50: number;
-  p99: number;
+/** Acknowledged-write latencies of one or more load runs, and how long they ran. */
+interface LoadSample {
+  latencies: number[];
+  seconds: number;
   errors: number;
 }
 
 /** Closed loop: `clients` concurrent writers, each sending its next write when the last one is acknowledged. */
-async function closedLoop(system: System, url: string, clients: number, durationMs: number, tag: string): Promise<LoadResult> {
+async function closedLoop(system: System, url: string, clients: number, durationMs: number, tag: string): Promise<LoadSample> {
   const latencies: number[] = [];
   let errors = 0;
   const started = performance.now();
@@ -102,8 +104,16 @@ async function closedLoop(system: System, url: string, clients: number, duration
       else errors++;
     }
   }));
-  const elapsedSeconds = (performance.now() - started) / 1000;
-  return { writesPerSecond: latencies.length / elapsedSeconds, p50: percentile(latencies, 50), p99: percentile(latencies, 99), errors };
+  return { latencies, seconds: (performance.now() - started) / 1000, errors };
+}
+
+function merge(a: LoadSample | undefined, b: LoadSample): LoadSample {
+  if (!a) return b;
+  return { latencies: a.latencies.concat(b.latencies), seconds: a.seconds + b.seconds, errors: a.errors + b.errors };
+}
+
+function describeSample(sample: LoadSample): string {
+  return `${Math.round(sample.latencies.length / sample.seconds)} writes/s, p50 ${percentile(sample.latencies, 50).toFixed(2)} ms, p99 ${percentile(sample.latencies, 99).toFixed(2)} ms, ${sample.errors} errors`;
 }
 
 /** Kills the leader and measures until a write to a surviving member succeeds. */
@@ -130,21 +140,37 @@ async function failoverOnce(system: System, round: number): Promise<number> {
   return recovered;
 }
 
-async function measure(system: System, levels: number[], seconds: number, failovers: number, log: BenchContext["log"]) {
-  const load = new Map<number, LoadResult>();
-  const leader = await system.leaderUrl();
-  await closedLoop(system, leader, 16, 1000, `${system.name}-warmup`);
-  for (const clients of levels) {
-    const result = await closedLoop(system, leader, clients, seconds * 1000, `${system.name}-c${clients}`);
-    log(`${system.name} ${clients} clients: ${Math.round(result.writesPerSecond)} writes/s, p50 ${result.p50.toFixed(2)} ms, p99 ${result.p99.toFixed(2)} ms, ${result.errors} errors`);
-    load.set(clients, result);
+/**
+ * Runs every concurrency level on every system, interleaved (A B, then B A, per round), so
+ * background load on a shared machine falls on both alike; samples of a level are merged.
+ */
+async function measureLoad(systems: System[], levels: number[], seconds: number, rounds: number, log: BenchContext["log"]) {
+  const samples = new Map<string, LoadSample>();
+  const leaders = new Map<string, string>();
+  for (const system of systems) {
+    leaders.set(system.name, await system.leaderUrl());
+    await closedLoop(system, leaders.get(system.name) as string, 16, 1000, `${system.name}-warmup`);
   }
+  for (let round = 0; round < rounds; round++) {
+    const order = round % 2 === 0 ? systems : [...systems].reverse();
+    for (const clients of levels) {
+      for (const system of order) {
+        const sample = await closedLoop(system, leaders.get(system.name) as string, clients, (seconds * 1000) / rounds, `${system.name}-r${round}-c${clients}`);
+        log(`${system.name} ${clients} clients, round ${round + 1}/${rounds}: ${describeSample(sample)}`);
+        samples.set(`${system.name}/${clients}`, merge(samples.get(`${system.name}/${clients}`), sample));
+      }
+    }
+  }
+  return samples;
+}
+
+async function measureFailover(system: System, failovers: number, log: BenchContext["log"]): Promise<number[]> {
   const failoverMs: number[] = [];
   for (let round = 0; round < failovers; round++) {
     failoverMs.push(await failoverOnce(system, round));
     log(`${system.name} failover ${round + 1}/${failovers}: ${Math.round(failoverMs.at(-1) as number)} ms`);
   }
-  return { load, failoverMs };
+  return failoverMs;
 }
 
 /** The raft benchmark. */
@@ -153,12 +179,18 @@ export const bench: Bench = {
   async run({ args, log }) {
     const { values } = parseArgs({
       args,
-      options: { seconds: { type: "string", default: "5" }, failovers: { type: "string", default: "10" }, clients: { type: "string", default: "1,16,64,256" } },
+      options: {
+        seconds: { type: "string", default: "6" },
+        rounds: { type: "string", default: "2" },
+        failovers: { type: "string", default: "10" },
+        clients: { type: "string", default: "1,16,64,256" },
+      },
       allowPositionals: true,
       strict: false,
     });
     const seconds = Number(values.seconds);
     const failovers = Number(values.failovers);
+    const rounds = Number(values.rounds);
     const levels = String(values.clients).split(",").map(Number);
 
     const etcdBinary = ensureCommand("etcd", "etcd-server", log);
@@ -167,22 +199,31 @@ export const bench: Bench = {
     try {
       await shoal.start();
       await etcd?.start();
-      log("both clusters up; measuring Shoal, then etcd");
-      const ours = await measure(shoalSystem(shoal), levels, seconds, failovers, log);
-      const theirs = etcd ? await measure(etcdSystem(etcd), levels, seconds, failovers, log) : undefined;
+      const ours = shoalSystem(shoal);
+      const theirs = etcd ? etcdSystem(etcd) : undefined;
+      log("both clusters up; measuring writes (interleaved), then failovers");
+      const load = await measureLoad(theirs ? [ours, theirs] : [ours], levels, seconds, rounds, log);
+      const ourFailovers = await measureFailover(ours, failovers, log);
+      const theirFailovers = theirs ? await measureFailover(theirs, failovers, log) : undefined;
       const rows: BenchRow[] = [];
       const peerName = etcd ? "etcd 3.4 (etcd-server)" : null;
       for (const clients of levels) {
-        const a = ours.load.get(clients) as LoadResult;
-        const b = theirs?.load.get(clients);
+        const a = load.get(`shoal/${clients}`) as LoadSample;
+        const b = load.get(`etcd/${clients}`);
         const scenario = `3 nodes, ${clients} client${clients === 1 ? "" : "s"}, 256 B puts`;
-        rows.push(row({ case: scenario, metric: "throughput", unit: "writes/s", better: "higher", shoal: a.writesPerSecond, peer: b?.writesPerSecond ?? null, peerName }));
-        rows.push(row({ case: scenario, metric: "latency p50", unit: "ms", better: "lower", shoal: a.p50, peer: b?.p50 ?? null, peerName }));
-        rows.push(row({ case: scenario, metric: "latency p99", unit: "ms", better: "lower", shoal: a.p99, peer: b?.p99 ?? null, peerName }));
+        const figures = (sample: LoadSample | undefined) => sample && {
+          throughput: sample.latencies.length / sample.seconds,
+          p50: percentile(sample.latencies, 50),
+          p99: percentile(sample.latencies, 99),
+        };
+        const [x, y] = [figures(a), figures(b)];
+        rows.push(row({ case: scenario, metric: "throughput", unit: "writes/s", better: "higher", shoal: x?.throughput ?? null, peer: y?.throughput ?? null, peerName }));
+        rows.push(row({ case: scenario, metric: "latency p50", unit: "ms", better: "lower", shoal: x?.p50 ?? null, peer: y?.p50 ?? null, peerName }));
+        rows.push(row({ case: scenario, metric: "latency p99", unit: "ms", better: "lower", shoal: x?.p99 ?? null, peer: y?.p99 ?? null, peerName }));
       }
       const failoverCase = `kill -9 leader, default election settings, median of ${failovers}`;
-      rows.push(row({ case: failoverCase, metric: "time to first successful write", unit: "ms", better: "lower", shoal: median(ours.failoverMs), peer: theirs ? median(theirs.failoverMs) : null, peerName }));
-      rows.push(row({ case: failoverCase, metric: "worst round", unit: "ms", better: "lower", shoal: Math.max(...ours.failoverMs), peer: theirs ? Math.max(...theirs.failoverMs) : null, peerName }));
+      rows.push(row({ case: failoverCase, metric: "time to first successful write", unit: "ms", better: "lower", shoal: median(ourFailovers), peer: theirFailovers ? median(theirFailovers) : null, peerName }));
+      rows.push(row({ case: failoverCase, metric: "worst round", unit: "ms", better: "lower", shoal: Math.max(...ourFailovers), peer: theirFailovers ? Math.max(...theirFailovers) : null, peerName }));
       return rows;
     } finally {
       await shoal.stop();
