@@ -75,6 +75,8 @@ export interface ClusterStateView {
   readonly revokedSerials: ReadonlySet<string>;
   /** Gossip keys and the rotation schedule (see `keyrotation/`). */
   readonly gossipKeys: GossipKeyState;
+  /** Each role's current join secret, sealed (see `SealedJoinSecret`). */
+  readonly joinTokens: Readonly<Record<NodeRole, SealedJoinSecret>>;
 }
 
 /** The commands the cluster state applies; each is validated on apply, all-or-nothing. */
@@ -90,7 +92,25 @@ export type ClusterCommand =
   /** `node rm`, `leave`: forgets the node and revokes its certificate. */
   | { type: "nodeRemove"; nodeId: string }
   /** A gossip key rotation entry, as `KeyManager` produced it (opaque here). */
-  | { type: "gossipKey"; entry: Uint8Array };
+  | { type: "gossipKey"; entry: Uint8Array }
+  /** The first entry of a cluster (`shoal init`): its identity, join tokens and founding manager. */
+  | { type: "clusterInit"; clusterId: string; rootPublicKey: Uint8Array; joinTokens: Record<NodeRole, SealedJoinSecret>; node: ClusterNode }
+  /** A node was admitted with a valid join token. */
+  | { type: "nodeAdd"; node: ClusterNode }
+  /** A node renewed its certificate (same keys, new serial and expiry). */
+  | { type: "certificateRenew"; nodeId: string; serial: string }
+  /** `join-token --rotate`: the role's secret is replaced; joined nodes are not affected. */
+  | { type: "joinTokenRotate"; role: NodeRole; secret: SealedJoinSecret };
+
+/**
+ * A role's join secret as the replicated state keeps it: sealed under a key derived from the
+ * cluster root secret key, so any manager can verify a joiner's proof and print the token, and
+ * the state alone (a copied Raft log or snapshot) reveals neither.
+ */
+export interface SealedJoinSecret {
+  nonce: Uint8Array;
+  sealed: Uint8Array;
+}
 
 /** A proposal was applied but refused by the state machine (the same refusal on every manager). */
 export interface CommandRefusal {

@@ -1,0 +1,143 @@
+/**
+ * The cluster port: one secure-channel listener multiplexed by purpose, and the matching dialler.
+ * A connection's first frame is a hello naming its purpose (see `contract.ts`); the listener
+ * hands the connection on to that purpose's handler. A joining peer (no certificate) may only
+ * open `join`. Member connections are tracked by certificate serial, so revoking a certificate
+ * (`node rm`) closes the removed node's live connections at once.
+ */
+import type { MetricsRegistry } from "../api/metrics.ts";
+import { decodeEnvelope, encodeEnvelope } from "../common/envelope.ts";
+import { describeError, ShoalError } from "../common/errors.ts";
+import type { Logger } from "../common/log.ts";
+import { parseHostPort } from "../agent/address.ts";
+import { dialSecure, listenSecure, rootPinOf, type SecureConnection, type SecureListener } from "../secure/channel/index.ts";
+import type { ChannelHandler, ChannelPurpose, LocalIdentity } from "./contract.ts";
+
+const HELLO_KIND = "cluster.hello";
+const PURPOSES: readonly ChannelPurpose[] = ["raft", "join", "dispatcher", "api-forward"];
+
+/** What the listener and dialler need from the agent. */
+export interface ChannelEnvironment {
+  metrics: MetricsRegistry;
+  logger: Logger;
+  /** Serials revoked in the replicated state (empty on workers, which accept no connections). */
+  revoked: () => ReadonlySet<string>;
+}
+
+/** The cluster port's listener. */
+export class ClusterListener {
+  private readonly listener: SecureListener;
+  private readonly bySerial = new Map<string, Set<SecureConnection>>();
+
+  /** Binds `listenAddress` as `identity`; throws when the address cannot be bound. */
+  constructor(
+    listenAddress: string,
+    identity: LocalIdentity,
+    private readonly handlers: ReadonlyMap<ChannelPurpose, ChannelHandler>,
+    private readonly environment: ChannelEnvironment,
+  ) {
+    const { host, port } = hostPort(listenAddress);
+    this.listener = listenSecure({
+      host,
+      port,
+      metrics: environment.metrics,
+      logger: environment.logger,
+      revoked: environment.revoked,
+      credentials: {
+        clusterId: identity.clusterId,
+        rootPublicKey: identity.rootPublicKey,
+        identity: { certificate: identity.certificate, signingSecretKey: identity.signingSecretKey },
+        admitJoiners: handlers.has("join"),
+      },
+      onConnection: (connection) => this.accept(connection),
+    });
+  }
+
+  /** The bound port (differs from the configured one when that was 0). */
+  get port(): number {
+    return this.listener.port;
+  }
+
+  /** Closes every live connection made with the certificate `serial`. */
+  closeSerial(serial: string): void {
+    for (const connection of this.bySerial.get(serial) ?? []) connection.close();
+    this.bySerial.delete(serial);
+  }
+
+  /** Stops listening and closes every connection. */
+  close(): void {
+    this.listener.close();
+  }
+
+  private accept(connection: SecureConnection): void {
+    const { peer } = connection;
+    if (peer.kind === "member") {
+      const serial = peer.certificate.serial;
+      // Handlers own `onClose`, so closed connections are pruned here rather than on close.
+      const live = new Set([...(this.bySerial.get(serial) ?? [])].filter((open) => !open.closed));
+      this.bySerial.set(serial, live.add(connection));
+    }
+    connection.onMessage((frame) => {
+      let purpose: ChannelPurpose;
+      try {
+        purpose = decodeHello(frame);
+      } catch (error) {
+        this.environment.logger.warn("cluster connection refused: bad hello", { remote: connection.remoteAddress, error: describeError(error) });
+        connection.close();
+        return;
+      }
+      const handler = this.handlers.get(purpose);
+      if (!handler || (peer.kind === "joining" && purpose !== "join")) {
+        this.environment.logger.warn("cluster connection refused", { remote: connection.remoteAddress, purpose, peer: peer.kind });
+        connection.close();
+        return;
+      }
+      handler(connection);
+    });
+  }
+}
+
+/** Dials `address` as `identity` and opens the connection for `purpose`. */
+export async function dialCluster(
+  identity: LocalIdentity,
+  purpose: ChannelPurpose,
+  address: string,
+  environment: ChannelEnvironment,
+  expectedPeerId?: string,
+): Promise<SecureConnection> {
+  const { host, port } = hostPort(address);
+  const connection = await dialSecure({
+    host,
+    port,
+    metrics: environment.metrics,
+    logger: environment.logger,
+    revoked: environment.revoked,
+    credentials: {
+      clusterId: identity.clusterId,
+      rootPin: rootPinOf(identity.rootPublicKey),
+      identity: { certificate: identity.certificate, signingSecretKey: identity.signingSecretKey },
+      expectedPeerId,
+    },
+  });
+  connection.send(encodeHello(purpose));
+  return connection;
+}
+
+/** The hello frame opening a connection for `purpose`. */
+export function encodeHello(purpose: ChannelPurpose): Uint8Array {
+  return encodeEnvelope(HELLO_KIND, 1, { purpose });
+}
+
+function decodeHello(frame: Uint8Array): ChannelPurpose {
+  const { body } = decodeEnvelope(frame, HELLO_KIND, [1]);
+  const purpose = (body as { purpose?: unknown } | null)?.purpose;
+  if (!PURPOSES.includes(purpose as ChannelPurpose)) throw new ShoalError("bad_hello", `unknown purpose ${JSON.stringify(String(purpose).slice(0, 30))}`);
+  return purpose as ChannelPurpose;
+}
+
+/** Splits `host:port`; throws `ShoalError` naming the address when it is not one. */
+export function hostPort(address: string): { host: string; port: number } {
+  const parsed = parseHostPort(address);
+  if ("error" in parsed) throw new ShoalError("address_invalid", `invalid address ${JSON.stringify(address)}: ${parsed.error}`, { address });
+  return parsed;
+}
