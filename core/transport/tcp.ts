@@ -35,8 +35,6 @@ export interface TcpTransportConfig {
   listen: PeerAddress;
   /** Called with every valid inbound message, in arrival order per connection. */
   onMessage(message: Message): void;
-  /** Called when a peer could not be reached, so the core can stop pipelining to it. */
-  onUnreachable?(peer: NodeId): void;
   /** Largest frame accepted or sent, in bytes. Default 16 MiB (a 1 MiB entry batch or snapshot chunk fits with room). */
   maxFrameBytes?: number;
   /** Bytes queued on one peer's socket beyond which new messages to it are dropped. Default 64 MiB. */
@@ -77,7 +75,7 @@ type RejectReason = "oversized" | "malformed" | "misaddressed";
 
 /** Raft messages over TCP; see the module comment. */
 export class TcpTransport {
-  private readonly settings: Required<Omit<TcpTransportConfig, "metrics" | "onUnreachable">> & Pick<TcpTransportConfig, "onUnreachable">;
+  private readonly settings: Required<Omit<TcpTransportConfig, "metrics">>;
   private readonly peers = new Map<NodeId, PeerLink>();
   private readonly inbound = new Set<Socket>();
   private server: Server | undefined;
@@ -207,7 +205,6 @@ export class TcpTransport {
     // Full jitter in [ceiling/2, ceiling): peers that lost each other together do not redial in lockstep.
     link.retryAt = Date.now() + ceiling / 2 + this.settings.random.next() * (ceiling / 2);
     this.counters.dialFailures?.inc({ peer });
-    if (!this.closed) this.settings.onUnreachable?.(peer);
   }
 
   private accept(socket: Socket): void {
