@@ -20,9 +20,11 @@ export interface NetworkDbConfig {
   retransmitMult: number;
   /**
    * Each table event is sent at least this many times, however small its network (rounded up
-   * to a multiple of `retransmitMult`). Below 10 nodes the formula alone gives `retransmitMult`
-   * sends, and with 4 an event misses about 2% of a small network's nodes until the next bulk
-   * sync; 8 brings that under 0.1% at the cost of a few more datagrams on small networks only.
+   * to a multiple of `retransmitMult`). With the formula alone, networks under 10 nodes get 4
+   * sends and under 100 nodes 8, and a node misses an event with probability about e^-sends
+   * until the next bulk sync repairs it: in simulation at 10% loss, 200 writes converged in a
+   * median 19.7 s (8 nodes, 4 sends) and 9-21 s (50 nodes, 8 sends), but in about 1 s with 12.
+   * Costs more datagrams on networks under 100 nodes only.
    */
   minRetransmits: number;
   /** Anti-entropy period: each joined network is bulk-synced with one random peer this often. */
@@ -60,7 +62,7 @@ export const defaultNetworkDbConfig: Readonly<NetworkDbConfig> = Object.freeze({
   gossipInterval: 200,
   gossipFanout: 3,
   retransmitMult: 4,
-  minRetransmits: 8,
+  minRetransmits: 12,
   bulkSyncInterval: 30_000,
   bulkSyncTimeout: 5_000,
   reapInterval: 5_000,
