@@ -200,7 +200,7 @@ export const bench: Bench = {
   async run({ args, log }) {
     const { values } = parseArgs({
       args,
-      options: { nodes: { type: "string", default: "20" }, trials: { type: "string", default: "3" }, "steady-seconds": { type: "string", default: "60" } },
+      options: { nodes: { type: "string", default: "20" }, trials: { type: "string", default: "5" }, "steady-seconds": { type: "string", default: "60" } },
     });
     const options: RunOptions = { nodes: Number(values.nodes), trials: Number(values.trials), steadySeconds: Number(values["steady-seconds"]), log };
     if (!(options.nodes >= 4 && options.trials >= 1 && options.steadySeconds >= 5)) throw new Error("need --nodes >= 4, --trials >= 1, --steady-seconds >= 5");
