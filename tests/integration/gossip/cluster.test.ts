@@ -89,7 +89,9 @@ describe("20 gossip processes with encryption on loopback", () => {
     await nodes.get(leaver)!.kill("SIGTERM");
     nodes.delete(leaver);
     const others = [...nodes.values()];
-    const took = await eventually(`all see ${leaver} left`, 30_000, () => allSee(others, leaver, "left"));
+    // Most nodes hear the leave within a second; one the epidemic missed learns it when it next
+    // probes the leaver (round-robin over 19 members) or at its next push-pull, hence the margin.
+    const took = await eventually(`all see ${leaver} left`, 60_000, () => allSee(others, leaver, "left"));
     console.log(`gossip cluster: ${leaver} seen as left by all ${others.length} others ${took} ms after SIGTERM`);
-  }, 60_000);
+  }, 90_000);
 });
