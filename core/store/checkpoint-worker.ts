@@ -4,7 +4,7 @@
  * database file and fsyncing it never happens on the thread that serves raft.
  */
 import { Database } from "bun:sqlite";
-import { checkpointAll, type CheckpointCommand } from "./checkpoint.ts";
+import { applyCommand, checkpointAll, type CheckpointCommand } from "./checkpoint.ts";
 
 declare const self: Worker;
 
@@ -12,10 +12,6 @@ const open = new Map<string, Database>();
 
 self.onmessage = (event: MessageEvent<CheckpointCommand>) => {
   const command = event.data;
-  if (command.type === "watch" && !open.has(command.path)) open.set(command.path, new Database(command.path));
-  if (command.type === "unwatch") {
-    open.get(command.path)?.close();
-    open.delete(command.path);
-  }
   if (command.type === "interval") setInterval(() => checkpointAll(open.values()), command.intervalMs);
+  else applyCommand(open, command);
 };

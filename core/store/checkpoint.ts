@@ -34,6 +34,26 @@ export function checkpointAll(databases: Iterable<Database>): void {
   }
 }
 
+/**
+ * Applies a watch/unwatch command to a set of checkpointing connections. A file that cannot be
+ * opened (removed meanwhile) is skipped: checkpoints are an optimisation, never a reason to fail.
+ */
+export function applyCommand(open: Map<string, Database>, command: CheckpointCommand): void {
+  if (command.type === "watch" && !open.has(command.path)) {
+    try {
+      const db = new Database(command.path, { create: false });
+      db.run("PRAGMA busy_timeout = 0");
+      open.set(command.path, db);
+    } catch (error) {
+      console.error(`shoal: cannot checkpoint ${command.path}: ${describeError(error)}`);
+    }
+  }
+  if (command.type === "unwatch") {
+    open.get(command.path)?.close();
+    open.delete(command.path);
+  }
+}
+
 interface Runner {
   send(command: CheckpointCommand): void;
   stop(): void;
@@ -60,13 +80,7 @@ function startInThread(): Runner {
   const timer = setInterval(() => checkpointAll(open.values()), CHECKPOINT_INTERVAL_MS);
   timer.unref();
   return {
-    send(command) {
-      if (command.type === "watch") open.set(command.path, new Database(command.path));
-      if (command.type === "unwatch") {
-        open.get(command.path)?.close();
-        open.delete(command.path);
-      }
-    },
+    send: (command) => applyCommand(open, command),
     stop: () => clearInterval(timer),
   };
 }

@@ -54,6 +54,7 @@ export class KvStateMachine implements StateMachine<KvResult> {
   constructor(dataDir: string) {
     const path = join(dataDir, "kv.db");
     this.db = new Database(path, { create: true, strict: true });
+    this.db.run("PRAGMA busy_timeout = 5000");
     this.db.run("PRAGMA journal_mode = WAL");
     this.db.run("PRAGMA synchronous = NORMAL");
     this.db.run(`PRAGMA wal_autocheckpoint = ${WAL_BACKSTOP_PAGES}`);

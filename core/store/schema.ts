@@ -51,6 +51,8 @@ const ENTRY_TYPES: readonly EntryType[] = ["normal", "conf"];
 export function openDatabase(path: string): Database {
   const db = new Database(path, { create: true, strict: true });
   try {
+    // The background checkpointer may hold a lock for a moment; wait for it rather than fail.
+    db.run("PRAGMA busy_timeout = 5000");
     db.run("PRAGMA journal_mode = WAL");
     db.run("PRAGMA synchronous = FULL");
     db.run(`PRAGMA wal_autocheckpoint = ${WAL_BACKSTOP_PAGES}`);
@@ -58,6 +60,8 @@ export function openDatabase(path: string): Database {
     db.run("CREATE TABLE IF NOT EXISTS records (name TEXT PRIMARY KEY, body BLOB NOT NULL, crc INTEGER NOT NULL)");
   } catch (error) {
     db.close();
+    const code = (error as { code?: unknown }).code;
+    if (code !== "SQLITE_NOTADB" && code !== "SQLITE_CORRUPT") throw error;
     throw new StoreCorruptError(path, undefined, `not a readable SQLite database (${(error as Error).message})`);
   }
   return db;
