@@ -59,6 +59,10 @@ export const simulations: Record<string, SimulationEntry> = {
     description: "Raft failover with default timing: leader crash to a new leader's committed write, 3 nodes on a LAN-like network (target < 1.5 s)",
     load: () => import("./raft/failover.ts"),
   },
+  dispatcher: {
+    description: "dispatcher sessions with default heartbeats: killed, cut-off and orphaned nodes marked down in time and ready when back, manager failover without false downs, keyrings current (default 8 nodes)",
+    load: () => import("./dispatcher/simulate.ts"),
+  },
   "gossip-stall": {
     description: "Lifeguard: a node frozen for 5 probe intervals is suspected but never declared dead (default 30 nodes)",
     load: async () => ({ simulate: (await import("./gossip/simulate.ts")).simulateStall }),

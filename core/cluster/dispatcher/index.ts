@@ -6,7 +6,7 @@
  *
  * - `NodeSession` (every node): the session state machine of the node side.
  * - `ManagerSessions` (every manager): the sessions served, heartbeats, keyring delivery, reports.
- * - `applySessionReport`: how the replicated state takes a report.
+ * - `statusCommand` / `sessionRecordOf`: reports to and from the replicated node records.
  */
 export { DEFAULT_DISPATCHER_CONFIG, dispatcherConfig, type DispatcherConfig, sessionTimeout } from "./config.ts";
 export { type ClusterView, type ManagerSessionAction, ManagerSessions, type ManagerSessionsOptions, type ServedSession } from "./manager-sessions.ts";
@@ -15,4 +15,4 @@ export {
   type ManagerAddress, type ManagerMessage, type NodeMessage, type SessionCloseReason,
 } from "./messages.ts";
 export { NodeSession, type NodeSessionAction, type NodeSessionOptions, type NodeSessionStatus } from "./node-session.ts";
-export { applySessionReport, type NodeStatus, type SessionRecord, type SessionReport, UNKNOWN_SESSION } from "./status.ts";
+export { type SessionRecord, type SessionReport, sessionRecordOf, statusCommand } from "./status.ts";

@@ -74,6 +74,8 @@ export class ManagerSessions {
   /** Since when a `ready` record has had no session to account for it, and when last reported. */
   private readonly orphans = new Map<string, { since: number; reportedAt: number | undefined }>();
   private managers: readonly ManagerAddress[] = [];
+  /** The records as of the last `reconcile`. */
+  private records: ReadonlyMap<string, SessionRecord> = new Map();
 
   constructor(private readonly options: ManagerSessionsOptions) {}
 
@@ -118,7 +120,11 @@ export class ManagerSessions {
       if (now < session.lastHeartbeatAt + timeout) continue;
       this.end(session);
       if (session.connectionId !== undefined) actions.push({ kind: "close", connectionId: session.connectionId });
-      actions.push({ kind: "report", report: { nodeId: session.nodeId, status: "down", sessionId: session.sessionId, manager: this.options.managerId } });
+      // The node may already be recorded ready through another manager: not ours to mark down.
+      const record = this.records.get(session.nodeId);
+      if (record?.sessionId !== undefined && record.sessionId !== session.sessionId) continue;
+      const reason = `no heartbeat for ${Math.round((now - session.lastHeartbeatAt) / 1000)} s`;
+      actions.push({ kind: "report", report: { nodeId: session.nodeId, status: "down", sessionId: session.sessionId, manager: this.options.managerId, reason } });
     }
     for (const delivery of this.options.keys.tick(now)) actions.push(...this.deliver(delivery));
     return actions;
@@ -127,6 +133,7 @@ export class ManagerSessions {
   /** Repeats reports the replicated records lack, and reports orphaned `ready` records `down`; see the module doc. */
   reconcile(view: ClusterView, now: number): ManagerSessionAction[] {
     this.managers = view.managers;
+    this.records = view.records;
     const actions: ManagerSessionAction[] = [];
     const { managerId, config } = this.options;
     for (const session of this.sessions.values()) {
@@ -146,7 +153,8 @@ export class ManagerSessions {
       const due = now >= orphan.since + config.orphanGrace && (orphan.reportedAt === undefined || now >= orphan.reportedAt + config.orphanGrace);
       if (!due) continue;
       orphan.reportedAt = now;
-      actions.push({ kind: "report", report: { nodeId, status: "down", sessionId: record.sessionId, manager: managerId } });
+      const reason = record.manager === managerId ? "session lost by its manager" : `manager ${record.manager} unreachable`;
+      actions.push({ kind: "report", report: { nodeId, status: "down", sessionId: record.sessionId, manager: record.manager, reason } });
     }
     for (const nodeId of this.orphans.keys()) if (!view.records.has(nodeId)) this.orphans.delete(nodeId);
     return actions;
