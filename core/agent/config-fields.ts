@@ -6,7 +6,7 @@
 import { isAbsolute, resolve } from "node:path";
 import { LOG_FORMATS, LOG_LEVELS } from "../common/log.ts";
 import { formatHostPort, parseHostPort } from "./address.ts";
-import type { AgentConfig } from "./config.ts";
+import { type AgentConfig, GOSSIP_PROFILES } from "./config.ts";
 
 /** Thrown by a field parser; carries what the field accepts (the loader adds field, value and source). */
 export class FieldValueError extends Error {}
@@ -120,5 +120,13 @@ export const CONFIG_FIELDS: readonly ConfigField[] = [
   {
     key: "shutdownTimeoutMs", env: "SHOAL_SHUTDOWN_TIMEOUT_MS", flag: "shutdown-timeout-ms", valueName: "MS",
     description: "milliseconds a graceful shutdown may take before giving up", parse: integer(100, 600_000),
+  },
+  {
+    key: "heartbeatPeriodMs", env: "SHOAL_HEARTBEAT_PERIOD_MS", flag: "heartbeat-period-ms", valueName: "MS",
+    description: "dispatcher heartbeat period a manager gives its nodes; down after 3 missed", parse: integer(100, 600_000),
+  },
+  {
+    key: "gossipProfile", env: "SHOAL_GOSSIP_PROFILE", flag: "gossip-profile", valueName: "PROFILE",
+    description: "gossip timing: lan, wan or local (one host)", choices: GOSSIP_PROFILES, parse: oneOf(GOSSIP_PROFILES),
   },
 ];

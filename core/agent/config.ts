@@ -40,7 +40,20 @@ export interface AgentConfig {
   logFormat: LogFormat;
   /** How long a graceful shutdown may take before the agent gives up and exits with an error. */
   shutdownTimeoutMs: number;
+  /**
+   * Dispatcher heartbeat period. A manager tells the nodes it serves to heartbeat this often and
+   * marks a node down after 3 missed periods; a node fails over after 3 periods without reply.
+   */
+  heartbeatPeriodMs: number;
+  /** Gossip timing profile: `lan` (data center), `wan` (slow, lossy links) or `local` (one host). */
+  gossipProfile: GossipProfile;
 }
+
+/** The gossip timing profiles (memberlist's LAN, WAN and local defaults). */
+export const GOSSIP_PROFILES = ["lan", "wan", "local"] as const;
+
+/** One of `GOSSIP_PROFILES`. */
+export type GossipProfile = (typeof GOSSIP_PROFILES)[number];
 
 /** The defaults, before any file, environment variable or flag. */
 export function defaultConfig(env: Env, isRoot: boolean): AgentConfig {
@@ -54,6 +67,8 @@ export function defaultConfig(env: Env, isRoot: boolean): AgentConfig {
     logLevel: "info",
     logFormat: "logfmt",
     shutdownTimeoutMs: 10_000,
+    heartbeatPeriodMs: 5_000,
+    gossipProfile: "lan",
   };
 }
 
