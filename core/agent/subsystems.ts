@@ -1,8 +1,12 @@
 /**
- * The subsystems every agent runs, in start order (they stop in reverse). Later pieces (Raft,
- * gossip, cluster, DNS, mesh) plug in by adding their factory here.
+ * The subsystems every agent runs, in start order (they stop in reverse). The cluster subsystem
+ * comes first: the ones after it take it as their `ClusterRuntimeSource`.
  */
+import { ClusterSubsystemFactory } from "../cluster/subsystem.ts";
 import type { SubsystemFactory } from "./subsystem.ts";
 
+/** The cluster subsystem of this process's agent. */
+export const clusterSubsystem = new ClusterSubsystemFactory();
+
 /** Factories of the agent's subsystems, in start order. */
-export const subsystemFactories: SubsystemFactory[] = [];
+export const subsystemFactories: SubsystemFactory[] = [clusterSubsystem];

@@ -6,6 +6,12 @@
 import type { ParseArgsOptionDescriptor } from "node:util";
 import { agentCommand } from "./agent.ts";
 import { helpCommand } from "./help.ts";
+import { initCommand } from "./init.ts";
+import { joinCommand } from "./join.ts";
+import { joinTokenCommand } from "./join-token.ts";
+import { keyCommand } from "./key.ts";
+import { leaveCommand } from "./leave.ts";
+import { nodeCommand } from "./node.ts";
 import { statusCommand } from "./status.ts";
 import { storeCommand } from "./store.ts";
 import { versionCommand } from "./version.ts";
@@ -53,6 +59,12 @@ export interface Command {
 export const commands: Command[] = [
   agentCommand,
   statusCommand,
+  initCommand,
+  joinCommand,
+  joinTokenCommand,
+  nodeCommand,
+  leaveCommand,
+  keyCommand,
   storeCommand,
   versionCommand,
   helpCommand,

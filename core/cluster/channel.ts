@@ -141,3 +141,23 @@ export function hostPort(address: string): { host: string; port: number } {
   if ("error" in parsed) throw new ShoalError("address_invalid", `invalid address ${JSON.stringify(address)}: ${parsed.error}`, { address });
   return parsed;
 }
+
+/**
+ * Sends `request` and resolves with the peer's first message; rejects when the connection closes
+ * first or nothing arrives within `timeoutMs`. The connection stays open (the caller closes it).
+ */
+export function requestReply(connection: SecureConnection, request: Uint8Array, timeoutMs: number): Promise<Uint8Array> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new ShoalError("request_timeout", `no reply from ${connection.remoteAddress} within ${timeoutMs} ms`)), timeoutMs);
+    connection.onMessage((reply) => {
+      clearTimeout(timer);
+      resolve(reply);
+    });
+    connection.onClose((rejection) => {
+      clearTimeout(timer);
+      const why = rejection ? `: ${rejection.message}` : "";
+      reject(new ShoalError("connection_closed", `${connection.remoteAddress} closed the connection before replying${why}`, { reason: rejection?.reason }));
+    });
+    connection.send(request);
+  });
+}

@@ -171,8 +171,10 @@ export interface LocalIdentity {
   rootPublicKey: Uint8Array;
   /** Managers' cluster addresses as last known (kept current from the dispatcher's updates). */
   managerAddresses: string[];
-  /** This node's own cluster address. */
+  /** This node's own cluster address (advertised to the others). */
   address: string;
+  /** Where this node's cluster listener binds (managers), as chosen at init or join. */
+  listenAddress: string;
 }
 
 /** Handles connections of one purpose; called with the hello frame already consumed. */

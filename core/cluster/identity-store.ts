@@ -96,5 +96,6 @@ function validateIdentity(body: unknown): LocalIdentity {
     rootPublicKey: bytes("rootPublicKey"),
     managerAddresses: managers as string[],
     address: text("address"),
+    listenAddress: text("listenAddress"),
   };
 }

@@ -18,7 +18,8 @@ const REPLY_KIND = "cluster.join.reply";
 /** What a node asks for. */
 export type JoinRequest =
   | { kind: "join"; role: NodeRole; proof: Uint8Array; nodeId: string; hostname: string; address: string; signingPublicKey: Uint8Array; boxPublicKey: Uint8Array }
-  | { kind: "renew" };
+  /** `unlessRole`: only when the state's role differs (a worker's cheap check for a promotion). */
+  | { kind: "renew"; unlessRole?: NodeRole };
 
 /** A manager as a new Raft member must know it. */
 export interface RaftPeer {
@@ -39,7 +40,11 @@ export function encodeJoinRequest(request: JoinRequest): Uint8Array {
 /** Decodes and validates a request; throws `DecodeError`. */
 export function decodeJoinRequest(bytes: Uint8Array): JoinRequest {
   const body = map(decodeEnvelope(bytes, REQUEST_KIND, [1]).body, "join request");
-  if (body.kind === "renew") return { kind: "renew" };
+  if (body.kind === "renew") {
+    if (body.unlessRole === undefined) return { kind: "renew" };
+    if (body.unlessRole !== "manager" && body.unlessRole !== "worker") throw new DecodeError("renew unlessRole must be manager or worker");
+    return { kind: "renew", unlessRole: body.unlessRole };
+  }
   if (body.kind !== "join") throw new DecodeError("join request kind must be join or renew");
   const { role, proof, nodeId, hostname, address, signingPublicKey, boxPublicKey } = body;
   if (role !== "manager" && role !== "worker") throw new DecodeError("join request role must be manager or worker");

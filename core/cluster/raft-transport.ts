@@ -84,9 +84,10 @@ export class SecureRaftTransport implements ReplicaTransport {
     this.peers.delete(id);
   }
 
-  /** The peers known, by id. */
-  peerIds(): NodeId[] {
-    return [...this.peers.keys()];
+  /** Whether the outbound connection to `peer` is open (a manager is "reachable"). */
+  isConnected(peer: NodeId): boolean {
+    const connection = this.peers.get(peer)?.connection;
+    return connection !== undefined && !connection.closed;
   }
 
   send(messages: readonly Message[]): void {

@@ -1,0 +1,35 @@
+/**
+ * The cluster subsystem's factory: builds the `ClusterService`, mounts its control routes and its
+ * readiness check, and hands the runtime to the subsystems after it (`ClusterRuntimeSource`).
+ */
+import type { Subsystem, SubsystemContext, SubsystemFactory } from "../agent/subsystem.ts";
+import { clusterConfig, type ClusterConfig } from "./config.ts";
+import type { ClusterRuntime, ClusterRuntimeSource } from "./contract.ts";
+import { registerClusterRoutes } from "./routes.ts";
+import { ClusterService } from "./service.ts";
+
+/** Creates the cluster subsystem; `runtime()` is valid once `create()` ran. */
+export class ClusterSubsystemFactory implements SubsystemFactory, ClusterRuntimeSource {
+  readonly name = "cluster";
+  private service: ClusterService | undefined;
+
+  constructor(private readonly config: ClusterConfig = clusterConfig()) {}
+
+  create(context: SubsystemContext): Subsystem {
+    const service = new ClusterService(context, this.config);
+    this.service = service;
+    registerClusterRoutes(context.controlApi, service);
+    context.readiness.add("raft", () => {
+      const manager = service.manager();
+      if (!manager) return { ok: true, detail: service.identity() ? "worker: runs no Raft" : "not in a cluster" };
+      const leader = manager.leaderId();
+      return leader ? { ok: true, detail: `leader ${leader}` } : { ok: false, detail: "no Raft leader: a quorum of managers is not reachable" };
+    });
+    return { name: this.name, start: () => service.start(), stop: () => service.stop() };
+  }
+
+  runtime(): ClusterRuntime {
+    if (!this.service) throw new Error("the cluster subsystem is not created yet: call runtime() from a later subsystem's create()");
+    return this.service;
+  }
+}
