@@ -1,0 +1,139 @@
+/**
+ * The node's cluster-scope gossip: the SWIM membership core in the gossip shell, sealed with the
+ * cluster keyring, on the gossip port (UDP and TCP). It starts once the node holds a keyring
+ * (delivered over its dispatcher session), joins through the managers' gossip addresses and
+ * publishes the node's metadata (role, hostname, cluster address). Joining is retried until a
+ * seed answers; a node that is the only manager has nobody to join and counts as joined.
+ */
+import nacl from "tweetnacl";
+import type { MetricsRegistry } from "../../api/metrics.ts";
+import { encodeEnvelope } from "../../common/envelope.ts";
+import { describeError } from "../../common/errors.ts";
+import type { Logger } from "../../common/log.ts";
+import { entropyRandom } from "../../common/random.ts";
+import { lanConfig, localConfig, wanConfig } from "../../gossip/config.ts";
+import { Membership } from "../../gossip/membership.ts";
+import type { GossipEvent } from "../../gossip/types.ts";
+import type { GossipProfile } from "../../agent/config.ts";
+import type { Keyring } from "../../secure/keyring.ts";
+import { PacketSeal } from "../../secure/seal.ts";
+import { GossipShell } from "../../transport/gossip.ts";
+import { type HostPort, joinHostPort } from "../../transport/udp.ts";
+import type { LocalIdentity } from "../contract.ts";
+
+const PROFILES = { lan: lanConfig, wan: wanConfig, local: localConfig } as const;
+/** How often a node that has not reached any seed tries again. */
+const JOIN_RETRY_MS = 5_000;
+/** Longest a graceful leave may hold up shutdown. */
+const LEAVE_WAIT_MS = 2_000;
+
+/** What the node publishes to every member (envelope `cluster.gossipMeta` v1). */
+export interface GossipNodeMeta {
+  role: string;
+  hostname: string;
+  /** The node's cluster address (secure channel). */
+  address: string;
+}
+
+/** What a `GossipNode` needs. */
+export interface GossipNodeOptions {
+  identity: LocalIdentity;
+  hostname: string;
+  /** Where to bind UDP and TCP; also the address advertised to peers. */
+  bind: HostPort;
+  profile: GossipProfile;
+  keyring: Keyring;
+  /** The gossip addresses of the managers to join through (this node's own is skipped). */
+  seeds: () => string[];
+  metrics: MetricsRegistry;
+  logger: Logger;
+}
+
+/** Where gossip is, for `/readyz` and status. */
+export interface GossipNodeStatus {
+  joined: boolean;
+  /** Members alive or suspect, this node included. */
+  liveMembers: number;
+  address: string;
+}
+
+/** A running gossip member. */
+export class GossipNode {
+  private joined = false;
+  private retry: ReturnType<typeof setInterval> | undefined;
+  private leaving: PromiseWithResolvers<void> | undefined;
+
+  private constructor(
+    private readonly options: GossipNodeOptions,
+    private readonly shell: GossipShell,
+  ) {}
+
+  /** Binds the gossip sockets and joins through the seeds. */
+  static async start(options: GossipNodeOptions): Promise<GossipNode> {
+    const { identity, bind } = options;
+    const address = joinHostPort(bind);
+    const meta: GossipNodeMeta = { role: identity.role, hostname: options.hostname, address: identity.address };
+    const config = PROFILES[options.profile]({ name: identity.nodeId, address, meta: encodeEnvelope("cluster.gossipMeta", 1, meta) });
+    const core = new Membership(config, entropyRandom(), Date.now());
+    const seal = new PacketSeal({ keyring: options.keyring, clusterId: identity.clusterId, senderId: identity.nodeId, epoch: Date.now(), randomBytes: nacl.randomBytes });
+    let node: GossipNode | undefined;
+    const shell = await GossipShell.start({
+      core, bind, seal, metrics: options.metrics, logger: options.logger,
+      onEvent: (event) => node?.onEvent(event),
+    });
+    node = new GossipNode(options, shell);
+    node.join();
+    node.retry = setInterval(() => node?.join(), JOIN_RETRY_MS);
+    return node;
+  }
+
+  /** Whether gossip has joined, and how many members it sees. */
+  status(): GossipNodeStatus {
+    const live = this.shell.core.members().filter((member) => member.state === "alive" || member.state === "suspect").length;
+    return { joined: this.joined, liveMembers: live, address: this.shell.address };
+  }
+
+  /** Leaves gracefully (bounded), then closes the sockets. */
+  async stop(): Promise<void> {
+    clearInterval(this.retry);
+    this.leaving = Promise.withResolvers<void>();
+    try {
+      this.shell.core.leave(Date.now());
+      this.shell.flush();
+      const timer = setTimeout(() => this.leaving?.resolve(), LEAVE_WAIT_MS);
+      await this.leaving.promise;
+      clearTimeout(timer);
+    } catch (error) {
+      this.options.logger.debug("gossip leave failed", { error: describeError(error) });
+    }
+    this.shell.close();
+  }
+
+  private join(): void {
+    if (this.joined) return;
+    const own = this.shell.address;
+    const seeds = this.options.seeds().filter((seed) => seed !== own);
+    if (seeds.length === 0) {
+      // The only manager: the cluster's gossip starts here.
+      this.joined = true;
+      return;
+    }
+    this.shell.core.joinCluster(seeds, Date.now());
+    this.shell.flush();
+  }
+
+  private onEvent(event: GossipEvent): void {
+    if (event.type === "joinComplete") {
+      if (!this.joined) this.options.logger.info("gossip joined", { contacted: event.contacted });
+      this.joined = true;
+    } else if (event.type === "joinFailed") {
+      this.options.logger.warn("gossip join failed; retrying", { attempts: event.attempts });
+    } else if (event.type === "leaveComplete") {
+      this.leaving?.resolve();
+    } else if (event.change === "join" || event.change === "dead" || event.change === "leave") {
+      // Someone reaching us counts as joined too (a seed restarted after we tried it).
+      if (event.change === "join" && event.member.name !== this.options.identity.nodeId) this.joined = true;
+      this.options.logger.info(`gossip member ${event.change}`, { member: event.member.name, address: event.member.address });
+    }
+  }
+}
