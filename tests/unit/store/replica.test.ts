@@ -3,7 +3,7 @@ import { SeededRandom } from "../../../core/common/random.ts";
 import type { Message } from "../../../core/raft/types.ts";
 import { encodeKvCommand, KvStateMachine, type KvResult } from "../../../core/store/kv.ts";
 import { openReplica } from "../../../core/store/open-replica.ts";
-import type { DurableStorage } from "../../../core/store/raft-storage.ts";
+import { DurableStorage } from "../../../core/store/raft-storage.ts";
 import type { Replica } from "../../../core/store/replica.ts";
 import { tempDir } from "./temp-dirs.ts";
 
@@ -96,3 +96,21 @@ test("snapshots at the threshold compact the log, and a follower that missed the
   expect(back.replica.status().snapshotIndex).toBeGreaterThan(50);
   expect(back.kv.size()).toBe(100);
 }, 30_000);
+
+test("a state machine that lost its data behind a lazy snapshot is refused with a clear error", () => {
+  const dir = tempDir();
+  const storage = DurableStorage.open(dir);
+  storage.bootstrap(conf);
+  const last = storage.lastIndex();
+  storage.append([{ index: last + 1, term: 1, type: "normal", data: new Uint8Array([1]) }]);
+  storage.createSnapshot(last + 1, conf);
+  storage.compact(last + 1);
+  storage.close();
+  // kv.db is fresh: as if the state machine's file was lost while the log was already compacted.
+  const kv = new KvStateMachine(dir);
+  try {
+    expect(() => openReplica({ dataDir: dir, raft: { id: "a" }, stateMachine: kv, transport: { send: route } })).toThrow("behind the raft snapshot");
+  } finally {
+    kv.close();
+  }
+});
