@@ -64,7 +64,7 @@ export const TCP_TRANSPORT_DEFAULTS = {
 interface PeerLink {
   address: PeerAddress;
   socket?: Socket;
-  connected: boolean;
+  /** Consecutive failed or lost connections, for the backoff. */
   failures: number;
   /** No dial before this time (ms since epoch) after a failure. */
   retryAt: number;
@@ -122,7 +122,7 @@ export class TcpTransport {
     const link = this.peers.get(id);
     if (link && link.address.host === address.host && link.address.port === address.port) return;
     link?.socket?.destroy();
-    this.peers.set(id, { address, connected: false, failures: 0, retryAt: 0 });
+    this.peers.set(id, { address, failures: 0, retryAt: 0 });
   }
 
   /** Forgets a peer and closes its connection. */
@@ -183,7 +183,6 @@ export class TcpTransport {
     socket.setTimeout(this.settings.dialTimeoutMs);
     link.socket = socket;
     socket.on("connect", () => {
-      link.connected = true;
       link.failures = 0;
       socket.setTimeout(0);
     });
@@ -199,7 +198,6 @@ export class TcpTransport {
   private lost(peer: NodeId, link: PeerLink, socket: Socket): void {
     if (link.socket !== socket) return;
     link.socket = undefined;
-    link.connected = false;
     link.failures++;
     const ceiling = Math.min(this.settings.reconnectMaxMs, this.settings.reconnectMinMs * 2 ** Math.min(link.failures - 1, 16));
     // Full jitter in [ceiling/2, ceiling): peers that lost each other together do not redial in lockstep.
