@@ -117,7 +117,9 @@ export class ClusterService implements ClusterRuntime {
     const { dataDir } = this.context.config;
     const identity = loadIdentity(dataDir);
     if (identity) this.activate(identity, loadRootKey(dataDir), { bootstrap: false, seeds: [] });
-    this.maintenance = setInterval(() => void this.serialized(() => this.maintain()).catch(() => {}), this.config.maintenanceIntervalMs);
+    this.maintenance = setInterval(() => {
+      this.serialized(() => this.maintain()).catch((error) => this.context.logger.warn("certificate or role maintenance failed; retrying", { error: describeError(error) }));
+    }, this.config.maintenanceIntervalMs);
   }
 
   async stop(): Promise<void> {
@@ -319,7 +321,8 @@ export class ClusterService implements ClusterRuntime {
   private onApplied(type: string, nodeId: string | undefined, refused: boolean): void {
     if (refused) return;
     const self = this.current?.nodeId;
-    if (type === "nodeRemove" || type === "certificateRenew") {
+    // Only removals cut live connections: a renewal's own reply still travels on the old certificate's connection.
+    if (type === "nodeRemove") {
       for (const serial of this.managerNode?.state().revokedSerials ?? []) this.listener?.closeSerial(serial);
     }
     if (nodeId !== self) return;
