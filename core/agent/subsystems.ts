@@ -2,6 +2,7 @@
  * The subsystems every agent runs, in start order (they stop in reverse). The cluster subsystem
  * comes first: the ones after it take it as their `ClusterRuntimeSource`.
  */
+import { nodeSubsystems } from "../cluster/node/subsystems.ts";
 import { ClusterSubsystemFactory } from "../cluster/subsystem.ts";
 import type { SubsystemFactory } from "./subsystem.ts";
 
@@ -9,4 +10,4 @@ import type { SubsystemFactory } from "./subsystem.ts";
 export const clusterSubsystem = new ClusterSubsystemFactory();
 
 /** Factories of the agent's subsystems, in start order. */
-export const subsystemFactories: SubsystemFactory[] = [clusterSubsystem];
+export const subsystemFactories: SubsystemFactory[] = [clusterSubsystem, ...nodeSubsystems(clusterSubsystem)];

@@ -37,6 +37,8 @@ export interface ManagerSessionsOptions {
   random: Random;
   /** Keyring delivery bookkeeping of this manager. */
   keys: Pick<KeyDistributor, "connect" | "acknowledge" | "disconnect" | "tick">;
+  /** Where this manager gossips (told to the nodes it serves, to join gossip through); may be empty. */
+  gossipAddress: string;
 }
 
 /** The replicated view `reconcile` works from. */
@@ -189,7 +191,7 @@ export class ManagerSessions {
     this.sessions.set(identity.nodeId, session);
     this.byConnection.set(connectionId, identity.nodeId);
     const { heartbeatPeriod } = this.options.config;
-    actions.push({ kind: "send", connectionId, message: { type: "accepted", sessionId: session.sessionId, heartbeatPeriod, managers: [...this.managers] } });
+    actions.push({ kind: "send", connectionId, message: { type: "accepted", sessionId: session.sessionId, heartbeatPeriod, managers: [...this.managers], gossipAddress: this.options.gossipAddress } });
     for (const delivery of this.options.keys.connect(identity, keyringVersion, now)) actions.push(...this.deliver(delivery));
     actions.push({ kind: "report", report: this.readyReport(session) });
     return actions;

@@ -29,6 +29,8 @@ export interface ManagerSessionShellOptions {
   config: DispatcherConfig;
   /** How often an unacknowledged keyring is resent (the key rotation config's `distributionRetry`). */
   keyringRetryMs: number;
+  /** Where this manager gossips, told to the nodes it serves. */
+  gossipAddress: string;
   metrics: DispatcherMetrics;
   logger: Logger;
 }
@@ -49,7 +51,7 @@ export class ManagerSessionShell {
       keyringFor: (node: NodeBoxIdentity) =>
         sealKeyring({ clusterId: identity.clusterId, nodeId: node.nodeId, keys: [...manager.state().gossipKeys.keys] }, node.boxPublicKey, sharedKeys, nacl.randomBytes),
     };
-    this.sessions = new ManagerSessions({ managerId: identity.nodeId, config: options.config, random: entropyRandom(), keys: new KeyDistributor(keys, options.keyringRetryMs) });
+    this.sessions = new ManagerSessions({ managerId: identity.nodeId, config: options.config, random: entropyRandom(), keys: new KeyDistributor(keys, options.keyringRetryMs), gossipAddress: options.gossipAddress });
   }
 
   /** Starts the timers and follows node removals. */
@@ -78,9 +80,11 @@ export class ManagerSessionShell {
   /** Takes a `dispatcher` connection from the cluster listener. */
   accept(channel: SecureConnection): void {
     const { peer } = channel;
+    // A node missing from the state may be one whose join this manager has not applied yet, so it
+    // is sent away to retry, not told it was removed; removed nodes' certificates are revoked and
+    // never get this far.
     if (peer.kind !== "member" || !this.options.manager.state().nodes.has(peer.certificate.nodeId)) {
       this.options.metrics.rejected.inc({ reason: "notMember" });
-      channel.send(encodeManagerMessage({ type: "closed", reason: "removed" }));
       channel.close();
       return;
     }

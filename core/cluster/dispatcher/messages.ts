@@ -31,8 +31,11 @@ export type NodeMessage =
 
 /** Manager -> node. */
 export type ManagerMessage =
-  /** The session is open; heartbeat every `heartbeatPeriod` ms; `managers` to fail over to. */
-  | { type: "accepted"; sessionId: string; heartbeatPeriod: number; managers: ManagerAddress[] }
+  /**
+   * The session is open; heartbeat every `heartbeatPeriod` ms; `managers` to fail over to;
+   * `gossipAddress` is where this manager gossips (empty when it does not), for the node to join through.
+   */
+  | { type: "accepted"; sessionId: string; heartbeatPeriod: number; managers: ManagerAddress[]; gossipAddress: string }
   | { type: "heartbeatAck"; sessionId: string; seq: number; heartbeatPeriod: number }
   /** The cluster's keyring sealed to the node (see `sealKeyring`). */
   | { type: "keyring"; sessionId: string; version: number; sealed: Uint8Array }
@@ -79,6 +82,7 @@ export function decodeManagerMessage(bytes: Uint8Array): ManagerMessage {
         sessionId: id(body.sessionId, "sessionId"),
         heartbeatPeriod: period(body.heartbeatPeriod),
         managers: managers(body.managers),
+        gossipAddress: optionalText(body.gossipAddress, "gossipAddress"),
       };
     case "heartbeatAck":
       return { type: "heartbeatAck", sessionId: id(body.sessionId, "sessionId"), seq: count(body.seq, "seq"), heartbeatPeriod: period(body.heartbeatPeriod) };
@@ -101,6 +105,10 @@ function id(value: unknown, field: string): string {
     throw new DecodeError(`${field} must be a string of 1 to ${MAX_ID_LENGTH} characters`, { field });
   }
   return value;
+}
+
+function optionalText(value: unknown, field: string): string {
+  return value === "" ? "" : id(value, field);
 }
 
 function count(value: unknown, field: string): number {

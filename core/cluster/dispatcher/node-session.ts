@@ -10,10 +10,12 @@
  *     +---- failover: dial failed, open timed out, manager silent for missedHeartbeats
  *           periods, connection lost, or the manager closed the session
  *
- * Failover tries the next manager of the list at once; only after a whole round of managers
+ * Failover tries the next manager of the round at once; only after a whole round of managers
  * failed does it wait, doubling the wait up to `reconnectBackoffMax`, with jitter so that the
- * nodes of a manager that went away do not all come back in step. The list starts from the join
- * token (or the stored managers) and is replaced by each manager's `accepted` message.
+ * nodes of a manager that went away do not all come back in step. Each round starts at a random
+ * manager, so nodes spread over the managers; a manager's own node session tries itself last,
+ * so it is served by (and joins gossip through) another manager whenever one answers. The list
+ * starts from the join token (or the stored managers) and is replaced by each `accepted`.
  */
 import type { Random } from "../../common/random.ts";
 import type { KeyringRejection, KeyringReceiver, ReceivedKeyring } from "../keyrotation/index.ts";
@@ -38,7 +40,7 @@ export type NodeSessionAction =
 export type NodeSessionStatus =
   | { state: "idle"; retryAt: number }
   | { state: "dialing" | "opening"; address: string; since: number }
-  | { state: "open"; address: string; sessionId: string; since: number; heartbeatPeriod: number }
+  | { state: "open"; address: string; sessionId: string; since: number; heartbeatPeriod: number; managerGossipAddress: string }
   | { state: "removed" };
 
 /** What a `NodeSession` needs. */
@@ -50,26 +52,29 @@ export interface NodeSessionOptions {
   keyring: Pick<KeyringReceiver, "version" | "receiveKeyring">;
   /** Managers' secure channel addresses to start from (the token's, or those stored). */
   managers: readonly string[];
+  /** This node's own cluster address, when it is a manager: tried last. */
+  ownAddress?: string;
 }
 
 type Phase =
   | { state: "idle"; retryAt: number }
   | { state: "dialing" | "opening"; address: string; since: number }
-  | { state: "open"; address: string; sessionId: string; since: number; heartbeatPeriod: number; lastReplyAt: number; nextHeartbeatAt: number; seq: number }
+  | {
+      state: "open"; address: string; sessionId: string; since: number; heartbeatPeriod: number; managerGossipAddress: string;
+      lastReplyAt: number; nextHeartbeatAt: number; seq: number;
+    }
   | { state: "removed" };
 
 /** One node's dispatcher session. */
 export class NodeSession {
   private phase: Phase = { state: "idle", retryAt: 0 };
   private managers: string[];
-  private nextIndex = 0;
-  /** Managers tried since a session was last open; a whole round of failures means back off. */
-  private failedInRound = 0;
+  /** Managers still to try in this round; when it runs out, the node backs off. */
+  private round: string[] = [];
   private backoff: number;
 
   constructor(private readonly options: NodeSessionOptions) {
     this.managers = [...new Set(options.managers)];
-    this.nextIndex = this.managers.length === 0 ? 0 : options.random.int(this.managers.length);
     this.backoff = options.config.reconnectBackoffMin;
   }
 
@@ -77,7 +82,8 @@ export class NodeSession {
   status(): NodeSessionStatus {
     const phase = this.phase;
     if (phase.state !== "open") return { ...phase };
-    return { state: "open", address: phase.address, sessionId: phase.sessionId, since: phase.since, heartbeatPeriod: phase.heartbeatPeriod };
+    const { address, sessionId, since, heartbeatPeriod, managerGossipAddress } = phase;
+    return { state: "open", address, sessionId, since, heartbeatPeriod, managerGossipAddress };
   }
 
   /** The managers the node fails over between. */
@@ -139,10 +145,10 @@ export class NodeSession {
     if (message.type === "accepted") {
       if (phase.state !== "opening") return [];
       this.setManagers(message.managers.map((manager) => manager.address));
-      this.failedInRound = 0;
+      this.round = [];
       this.backoff = this.options.config.reconnectBackoffMin;
-      const { sessionId, heartbeatPeriod } = message;
-      this.phase = { state: "open", address, sessionId, since: now, heartbeatPeriod, lastReplyAt: now, nextHeartbeatAt: now + heartbeatPeriod, seq: 0 };
+      const { sessionId, heartbeatPeriod, gossipAddress: managerGossipAddress } = message;
+      this.phase = { state: "open", address, sessionId, since: now, heartbeatPeriod, managerGossipAddress, lastReplyAt: now, nextHeartbeatAt: now + heartbeatPeriod, seq: 0 };
       return [];
     }
     if (phase.state !== "open" || message.sessionId !== phase.sessionId) return [];
@@ -169,24 +175,33 @@ export class NodeSession {
   private failover(now: number, hangUp: boolean): NodeSessionAction[] {
     const phase = this.phase;
     const actions: NodeSessionAction[] = hangUp && phase.state !== "idle" && phase.state !== "removed" ? [{ kind: "hangUp", address: phase.address }] : [];
-    this.failedInRound++;
-    if (this.failedInRound < this.managers.length) return [...actions, ...this.dialNext(now)];
+    // A session that worked until now: every other manager gets a try at once.
+    if (phase.state === "open") this.round = this.newRound().filter((address) => address !== phase.address);
+    if (this.round.length > 0) return [...actions, ...this.dialNext(now)];
     const { config, random } = this.options;
     const wait = Math.round(this.backoff / 2 + random.next() * (this.backoff / 2));
     this.backoff = Math.min(this.backoff * 2, config.reconnectBackoffMax);
-    this.failedInRound = 0;
     this.phase = { state: "idle", retryAt: now + wait };
     return actions;
   }
 
   private dialNext(now: number): NodeSessionAction[] {
-    if (this.managers.length === 0) {
+    if (this.round.length === 0) this.round = this.newRound();
+    const address = this.round.shift();
+    if (address === undefined) {
       this.phase = { state: "idle", retryAt: now + this.options.config.reconnectBackoffMax };
       return [];
     }
-    const address = this.managers[this.nextIndex % this.managers.length] as string;
-    this.nextIndex = (this.nextIndex + 1) % this.managers.length;
     this.phase = { state: "dialing", address, since: now };
     return [{ kind: "dial", address }];
+  }
+
+  /** Every manager once: the others from a random one on, then this node itself. */
+  private newRound(): string[] {
+    const own = this.options.ownAddress;
+    const others = this.managers.filter((address) => address !== own);
+    const start = others.length === 0 ? 0 : this.options.random.int(others.length);
+    const self = own !== undefined && this.managers.includes(own) ? [own] : [];
+    return [...others.slice(start), ...others.slice(0, start), ...self];
   }
 }

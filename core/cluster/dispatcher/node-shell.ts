@@ -30,8 +30,8 @@ export interface NodeSessionShellOptions {
   keyring: Keyring;
   /** Called after each keyring installed. */
   onKeyringInstalled(version: number): void;
-  /** Called with the managers' addresses each time a manager accepts the session. */
-  onManagers(addresses: string[]): void;
+  /** Called each time a manager accepts the session: the managers' addresses and its gossip address. */
+  onAccepted(managers: string[], gossipAddress: string): void;
   metrics: DispatcherMetrics;
   logger: Logger;
 }
@@ -52,7 +52,14 @@ export class NodeSessionShell {
       boxKeys: { publicKey: identity.boxPublicKey, secretKey: identity.boxSecretKey },
       isManagerBoxKey: (key) => this.isSessionManagerKey(key),
     });
-    this.session = new NodeSession({ nodeId: identity.nodeId, config: options.config, random: entropyRandom(), keyring: this.receiver, managers: identity.managerAddresses });
+    this.session = new NodeSession({
+      nodeId: identity.nodeId,
+      config: options.config,
+      random: entropyRandom(),
+      keyring: this.receiver,
+      managers: identity.managerAddresses,
+      ...(identity.role === "manager" ? { ownAddress: identity.address } : {}),
+    });
   }
 
   /** Starts dialling and ticking. */
@@ -151,11 +158,11 @@ export class NodeSessionShell {
       channel.close();
       return;
     }
-    const accepted = message.type === "accepted";
     this.run(this.session.receive(address, message, Date.now()));
-    if (accepted) {
+    const status = this.session.status();
+    if (message.type === "accepted" && status.state === "open") {
       this.options.logger.info("dispatcher session open", { manager: address });
-      this.options.onManagers([...this.session.managerAddresses()]);
+      this.options.onAccepted([...this.session.managerAddresses()], status.managerGossipAddress);
     }
   }
 

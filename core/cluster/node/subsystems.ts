@@ -17,15 +17,15 @@ import { DEFAULT_KEY_ROTATION_CONFIG } from "../keyrotation/index.ts";
 import { ManagerSessionShell } from "../dispatcher/manager-shell.ts";
 import { DispatcherMetrics } from "../dispatcher/metrics.ts";
 import { NodeSessionShell } from "../dispatcher/node-shell.ts";
-import { GossipKeys } from "./gossip-keys.ts";
+import { SharedGossipState } from "./gossip-state.ts";
 import { GossipNode } from "./gossip-node.ts";
 
 /** The dispatcher and gossip factories, sharing one gossip keyring. */
 export function nodeSubsystems(source: ClusterRuntimeSource): SubsystemFactory[] {
-  const keys = new GossipKeys();
+  const shared = new SharedGossipState();
   return [
-    { name: "dispatcher", create: (context) => new DispatcherSubsystem(source.runtime(), keys, context) },
-    { name: "gossip", create: (context) => new GossipSubsystem(source.runtime(), keys, context) },
+    { name: "dispatcher", create: (context) => new DispatcherSubsystem(source.runtime(), shared, context) },
+    { name: "gossip", create: (context) => new GossipSubsystem(source.runtime(), shared, context) },
   ];
 }
 
@@ -68,7 +68,7 @@ class DispatcherSubsystem extends IdentityFollower {
   private manager: ManagerSessionShell | undefined;
   private clusterId: string | undefined;
 
-  constructor(runtime: ClusterRuntime, private readonly keys: GossipKeys, private readonly context: SubsystemContext) {
+  constructor(runtime: ClusterRuntime, private readonly shared: SharedGossipState, private readonly context: SubsystemContext) {
     super(runtime);
     this.metrics = new DispatcherMetrics(context.metrics);
     runtime.handle("dispatcher", (channel) => {
@@ -90,19 +90,23 @@ class DispatcherSubsystem extends IdentityFollower {
     const handle = this.runtime.manager();
     if (identity.role === "manager" && handle) {
       const keyringRetryMs = DEFAULT_KEY_ROTATION_CONFIG.distributionRetry;
-      this.manager = new ManagerSessionShell({ identity, manager: handle, config: timing, keyringRetryMs, metrics: this.metrics, logger: logger.child({ side: "manager" }) });
+      const gossipAddress = formatHostPort(gossipBind(config.gossipAddr, identity.address));
+      this.manager = new ManagerSessionShell({ identity, manager: handle, config: timing, keyringRetryMs, gossipAddress, metrics: this.metrics, logger: logger.child({ side: "manager" }) });
       this.manager.start();
     }
     // A keyring belongs to one cluster; a role change within it keeps gossiping with the same keys.
-    if (identity.clusterId !== this.clusterId) this.keys.reset();
+    if (identity.clusterId !== this.clusterId) this.shared.reset();
     this.clusterId = identity.clusterId;
     this.node = new NodeSessionShell({
       identity,
       config: timing,
       dial: (address) => this.runtime.dial("dispatcher", address),
-      keyring: this.keys.keyring,
-      onKeyringInstalled: (version) => this.keys.installed(version),
-      onManagers: (addresses) => this.runtime.setManagerAddresses(addresses),
+      keyring: this.shared.keyring,
+      onKeyringInstalled: (version) => this.shared.installed(version),
+      onAccepted: (managers, gossipAddress) => {
+        this.runtime.setManagerAddresses(managers);
+        if (gossipAddress !== "") this.shared.seed = gossipAddress;
+      },
       metrics: this.metrics,
       logger: logger.child({ side: "node" }),
     });
@@ -121,7 +125,7 @@ class DispatcherSubsystem extends IdentityFollower {
   private status() {
     return {
       session: this.node?.status() ?? null,
-      keyringVersion: this.keys.version,
+      keyringVersion: this.shared.version,
       served: this.manager?.served() ?? [],
     };
   }
@@ -134,11 +138,11 @@ class GossipSubsystem extends IdentityFollower {
   private starting: Promise<void> | undefined;
   private readonly unsubscribeKeys: () => void;
 
-  constructor(runtime: ClusterRuntime, private readonly keys: GossipKeys, private readonly context: SubsystemContext) {
+  constructor(runtime: ClusterRuntime, private readonly shared: SharedGossipState, private readonly context: SubsystemContext) {
     super(runtime);
-    this.unsubscribeKeys = keys.onInstalled(() => void this.startGossip());
+    this.unsubscribeKeys = shared.onInstalled(() => void this.startGossip());
     context.readiness.add("gossip", () => this.readiness());
-    context.controlApi.get("/v1/gossip", (c) => c.json({ keyringVersion: keys.version, ...(this.gossip?.status() ?? { joined: false, liveMembers: 0, address: null }) }));
+    context.controlApi.get("/v1/gossip", (c) => c.json({ keyringVersion: shared.version, ...(this.gossip?.status() ?? { joined: false, liveMembers: 0, address: null }) }));
   }
 
   override async stop(): Promise<void> {
@@ -151,13 +155,13 @@ class GossipSubsystem extends IdentityFollower {
     await this.gossip?.stop();
     this.gossip = undefined;
     this.identity = identity;
-    if (identity && this.keys.version > 0) await this.startGossip();
+    if (identity && this.shared.version > 0) await this.startGossip();
   }
 
   /** Starts gossip once there is an identity and a keyring; a no-op when running. */
   private startGossip(): Promise<void> {
     const identity = this.identity;
-    if (!identity || this.gossip || this.keys.version === 0) return Promise.resolve();
+    if (!identity || this.gossip || this.shared.version === 0) return Promise.resolve();
     this.starting ??= this.bindAndJoin(identity).finally(() => {
       this.starting = undefined;
     });
@@ -172,29 +176,20 @@ class GossipSubsystem extends IdentityFollower {
       hostname: config.nodeName || hostname(),
       bind,
       profile: config.gossipProfile,
-      keyring: this.keys.keyring,
-      seeds: () => this.seeds(bind.port),
+      keyring: this.shared.keyring,
+      seeds: () => (this.shared.seed === undefined ? [] : [this.shared.seed]),
       metrics,
       logger,
     });
-    logger.info("gossip started", { address: this.gossip.status().address, keyringVersion: this.keys.version });
-  }
-
-  /** Managers' gossip addresses: their cluster hosts on the gossip port (every node uses the same one, as Swarm's 7946). */
-  private seeds(port: number): string[] {
-    const managers = this.runtime.manager()?.managers().map((peer) => peer.address) ?? this.identity?.managerAddresses ?? [];
-    return managers.flatMap((address) => {
-      const parsed = parseHostPort(address);
-      return "error" in parsed ? [] : [formatHostPort({ host: parsed.host, port })];
-    });
+    logger.info("gossip started", { address: this.gossip.status().address, keyringVersion: this.shared.version });
   }
 
   private readiness() {
     if (!this.identity) return { ok: true, detail: "not in a cluster" };
-    if (this.keys.version === 0) return { ok: false, detail: "gossip not started: no gossip keyring yet (it comes over the dispatcher session)" };
+    if (this.shared.version === 0) return { ok: false, detail: "gossip not started: no gossip keyring yet (it comes over the dispatcher session)" };
     const status = this.gossip?.status();
     if (!status) return { ok: false, detail: "gossip starting" };
-    if (!status.joined) return { ok: false, detail: "gossip not joined: no manager answered yet" };
+    if (!status.joined) return { ok: false, detail: `gossip not joined: no answer from ${this.shared.seed ?? "a manager"} yet` };
     return { ok: true, detail: `${status.liveMembers} members` };
   }
 }

@@ -159,14 +159,16 @@ export class DispatcherCluster {
       installedVersion,
       isManagerBoxKey: (key) => this.managerBoxKeys.has(Buffer.from(key).toString("hex")),
     });
-    const session = new NodeSession({ nodeId: id, config: this.config, random: this.random.fork(), keyring: receiver, managers: this.managerIds });
+    const session = new NodeSession({
+      nodeId: id, config: this.config, random: this.random.fork(), keyring: receiver, managers: this.managerIds, ...(isManager ? { ownAddress: id } : {}),
+    });
     let manager: ManagerParts | undefined;
     if (isManager) {
       const keys = new KeyManager({ config: this.keyConfig, clusterId: CLUSTER_ID, boxKeys, randomBytes: this.randomBytes });
       const leader = this.leader();
       if (leader !== undefined && leader !== id) keys.restore((this.node(leader).manager as ManagerParts).keys.state());
       const distributor = new KeyDistributor(keys, this.keyConfig.distributionRetry);
-      manager = { keys, connections: new Map(), sessions: new ManagerSessions({ managerId: id, config: this.config, random: this.random.fork(), keys: distributor }) };
+      manager = { keys, connections: new Map(), sessions: new ManagerSessions({ managerId: id, config: this.config, random: this.random.fork(), keys: distributor, gossipAddress: `${id}:7371` }) };
     }
     const node: SimNode = { id, isManager, up: true, boxKeys, receiver, session, dialled: new Map(), manager };
     this.nodes.set(id, node);

@@ -17,7 +17,7 @@ function makeSessions(managerId = "m1", withKey = false) {
     commit([keys], keys.tick(0));
   }
   const distributor = new KeyDistributor(keys, 2_000);
-  return { sessions: new ManagerSessions({ managerId, config, random: new SeededRandom(5), keys: distributor }), keys };
+  return { sessions: new ManagerSessions({ managerId, config, random: new SeededRandom(5), keys: distributor, gossipAddress: "127.0.0.1:7371" }), keys };
 }
 
 const kinds = (actions: ManagerSessionAction[]) => actions.map((action) => (action.kind === "send" ? action.message.type : action.kind));
@@ -38,7 +38,7 @@ describe("ManagerSessions", () => {
     const actions = sessions.receive("c1", W1, { type: "open", nodeId: "w1", keyringVersion: 0 }, 0);
     expect(kinds(actions)).toEqual(["accepted", "keyring", "report"]);
     const accepted = actions[0];
-    expect(accepted).toMatchObject({ kind: "send", connectionId: "c1", message: { heartbeatPeriod: 1_000, managers: [{ nodeId: "m1", address: "127.0.0.1:7370" }] } });
+    expect(accepted).toMatchObject({ kind: "send", connectionId: "c1", message: { heartbeatPeriod: 1_000, managers: [{ nodeId: "m1", address: "127.0.0.1:7370" }], gossipAddress: "127.0.0.1:7371" } });
     expect(reports(actions)).toEqual([{ nodeId: "w1", status: "ready", sessionId: sessionIdOf(actions), manager: "m1" }]);
   });
 

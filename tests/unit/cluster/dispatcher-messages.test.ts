@@ -16,7 +16,8 @@ describe("dispatcher messages", () => {
       { type: "keyringAck", sessionId: "s", version: 3 },
     ];
     const fromManager: ManagerMessage[] = [
-      { type: "accepted", sessionId: "s", heartbeatPeriod: 5_000, managers: [{ nodeId: "m1", address: "127.0.0.1:7370" }] },
+      { type: "accepted", sessionId: "s", heartbeatPeriod: 5_000, managers: [{ nodeId: "m1", address: "127.0.0.1:7370" }], gossipAddress: "127.0.0.1:7371" },
+      { type: "accepted", sessionId: "s", heartbeatPeriod: 5_000, managers: [], gossipAddress: "" },
       { type: "heartbeatAck", sessionId: "s", seq: 7, heartbeatPeriod: 5_000 },
       { type: "keyring", sessionId: "s", version: 2, sealed: new Uint8Array([1, 2, 3]) },
       { type: "closed", reason: "removed" },
@@ -36,6 +37,7 @@ describe("dispatcher messages", () => {
       [() => decodeManagerMessage(raw({ type: "accepted", sessionId: "s", heartbeatPeriod: 0, managers: [] })), /heartbeatPeriod/],
       [() => decodeManagerMessage(raw({ type: "accepted", sessionId: "s", heartbeatPeriod: 10, managers: [{ nodeId: "m" }] })), /managers\[0\]\.address/],
       [() => decodeManagerMessage(raw({ type: "accepted", sessionId: "s", heartbeatPeriod: 10, managers: Array(65).fill({ nodeId: "m", address: "a" }) })), /managers/],
+      [() => decodeManagerMessage(raw({ type: "accepted", sessionId: "s", heartbeatPeriod: 10, managers: [], gossipAddress: 7 })), /gossipAddress/],
       [() => decodeManagerMessage(raw({ type: "keyring", sessionId: "s", version: 1, sealed: "text" })), /sealed/],
       [() => decodeManagerMessage(raw({ type: "closed", reason: "bored" })), /reason/],
       [() => decodeManagerMessage(raw({ type: "open", nodeId: "n", keyringVersion: 0 })), /unknown dispatcher message type from a manager/],
@@ -50,7 +52,7 @@ describe("dispatcher messages", () => {
 
   test("random bytes and mutated messages are rejected with DecodeError, never another error", () => {
     const random = new SeededRandom(9);
-    const valid = encodeManagerMessage({ type: "accepted", sessionId: "s", heartbeatPeriod: 5_000, managers: [{ nodeId: "m1", address: "a:1" }] });
+    const valid = encodeManagerMessage({ type: "accepted", sessionId: "s", heartbeatPeriod: 5_000, managers: [{ nodeId: "m1", address: "a:1" }], gossipAddress: "a:2" });
     for (let i = 0; i < 2_000; i++) {
       const bytes = i % 2 === 0 ? Uint8Array.from({ length: random.int(64) }, () => random.int(256)) : Uint8Array.from(valid);
       if (i % 2 === 1) for (let flips = 1 + random.int(3); flips > 0; flips--) bytes[random.int(bytes.length)] = random.int(256);

@@ -19,7 +19,8 @@ function openSession(session: NodeSession, now = 0): { address: string; sessionI
   const [address] = dialled(session.tick(now));
   if (address === undefined) throw new Error("no dial");
   expect(session.connected(address, now)).toEqual([{ kind: "send", address, message: { type: "open", nodeId: "node-1", keyringVersion: 0 } }]);
-  session.receive(address, { type: "accepted", sessionId: "s1", heartbeatPeriod: 1_000, managers: MANAGERS.map((a, i) => ({ nodeId: `m${i}`, address: a })) }, now);
+  const managers = MANAGERS.map((a, i) => ({ nodeId: `m${i}`, address: a }));
+  session.receive(address, { type: "accepted", sessionId: "s1", heartbeatPeriod: 1_000, managers, gossipAddress: "10.0.0.1:7371" }, now);
   return { address, sessionId: "s1" };
 }
 
@@ -27,7 +28,7 @@ describe("NodeSession", () => {
   test("dials a manager, opens a session and heartbeats at the period the manager gave", () => {
     const session = makeSession();
     const { address } = openSession(session);
-    expect(session.status()).toMatchObject({ state: "open", address, sessionId: "s1", heartbeatPeriod: 1_000 });
+    expect(session.status()).toMatchObject({ state: "open", address, sessionId: "s1", heartbeatPeriod: 1_000, managerGossipAddress: "10.0.0.1:7371" });
     expect(session.tick(999)).toEqual([]);
     expect(session.tick(1_000)).toEqual([{ kind: "send", address, message: { type: "heartbeat", sessionId: "s1", seq: 1 } }]);
     session.receive(address, { type: "heartbeatAck", sessionId: "s1", seq: 1, heartbeatPeriod: 500 }, 1_010);
@@ -82,6 +83,19 @@ describe("NodeSession", () => {
     expect(waits[0]).toBeLessThanOrEqual(400);
     expect(waits[2]).toBeGreaterThan(waits[0] as number);
     expect(waits.every((wait) => wait <= 3_000)).toBe(true);
+  });
+
+  test("a manager's own session tries the other managers first and itself last in every round", () => {
+    const receiver = makeReceiver("m2", boxKeysFor(50), [boxKeysFor(1)]);
+    const own = MANAGERS[1] as string;
+    for (let seed = 1; seed <= 5; seed++) {
+      const session = new NodeSession({ nodeId: "m2", config, random: new SeededRandom(seed), keyring: receiver, managers: MANAGERS, ownAddress: own });
+      const tried = dialled(session.tick(0));
+      for (let i = 0; i < 2; i++) tried.push(...dialled(session.connectionLost(tried.at(-1) as string, 0)));
+      expect(tried).toHaveLength(3);
+      expect(tried.at(-1)).toBe(own);
+      expect(new Set(tried)).toEqual(new Set(MANAGERS));
+    }
   });
 
   test("a manager that never answers the open is given up after openTimeout", () => {

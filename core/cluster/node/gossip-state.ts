@@ -1,13 +1,16 @@
 /**
- * The node's gossip keyring, shared by the two subsystems that use it: the dispatcher installs
- * what managers deliver, gossip seals and opens with it. Installing into the same `Keyring`
- * object that the packet seal reads means a rotation applies to the next packet, with no window
- * in which a key a peer already uses is missing.
+ * What the dispatcher learns for gossip, shared by the two subsystems: the keyring (the
+ * dispatcher installs what managers deliver, gossip seals and opens with it) and the gossip
+ * address of the manager serving the session (gossip joins through it). Installing into the
+ * same `Keyring` object that the packet seal reads means a rotation applies to the next packet,
+ * with no window in which a key a peer already uses is missing.
  */
 import { Keyring } from "../../secure/keyring.ts";
 
-/** The keyring and who waits for its next version. */
-export class GossipKeys {
+/** The keyring, who waits for its next version, and the manager to join gossip through. */
+export class SharedGossipState {
+  /** The gossip address of the manager serving this node's session, when known and gossiping. */
+  seed: string | undefined;
   private current = new Keyring();
   private installedVersion = 0;
   private readonly listeners = new Set<(version: number) => void>();
