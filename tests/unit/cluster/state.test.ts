@@ -1,0 +1,161 @@
+/**
+ * The cluster state machine: every command kind applied, refusals leave the state untouched on
+ * every replica alike, malformed commands are refused rather than thrown, and the state survives
+ * a reopen and a snapshot round trip.
+ */
+import { afterEach, describe, expect, test } from "bun:test";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import nacl from "tweetnacl";
+import { encodeCbor, encodeEnvelope } from "../../../core/common/envelope.ts";
+import { encodeClusterCommand } from "../../../core/cluster/codec.ts";
+import type { ClusterCommand, ClusterNode } from "../../../core/cluster/contract.ts";
+import { encodeKeyEntry } from "../../../core/cluster/keyrotation/index.ts";
+import { ClusterStateMachine, decodeClusterState, encodeClusterState } from "../../../core/cluster/state-machine.ts";
+import { applyCommand, EMPTY_CLUSTER_STATE } from "../../../core/cluster/state.ts";
+
+const dirs: string[] = [];
+afterEach(() => {
+  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
+
+function tempDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), "shoal-"));
+  dirs.push(dir);
+  return dir;
+}
+
+const sealed = () => ({ nonce: new Uint8Array(24).fill(1), sealed: new Uint8Array(48).fill(2) });
+
+function node(id: string, role: "manager" | "worker" = "worker", serial = `serial-${id}`): ClusterNode {
+  return {
+    id, hostname: `host-${id}`, role, availability: "active", labels: {}, status: "unknown", statusMessage: "",
+    address: `127.0.0.1:${7000 + id.length}`, certificateSerial: serial, signingPublicKey: new Uint8Array(32).fill(3),
+    boxPublicKey: new Uint8Array(32).fill(4), joinedAt: 1000, statusChangedAt: 1000,
+  };
+}
+
+const init: ClusterCommand = { type: "clusterInit", clusterId: "c1", rootPublicKey: new Uint8Array(32).fill(9), joinTokens: { manager: sealed(), worker: sealed() }, node: node("m1", "manager") };
+
+/** A state machine that has applied `commands` from index 1; returns it and each command's refusal code. */
+function applied(commands: ClusterCommand[]): { machine: ClusterStateMachine; refusals: (string | undefined)[] } {
+  const machine = new ClusterStateMachine(tempDir());
+  const results = machine.apply(commands.map((command, i) => ({ index: i + 1, data: encodeClusterCommand(command) })), commands.length);
+  return { machine, refusals: results.map((result) => result.refusal?.code) };
+}
+
+describe("cluster state", () => {
+  test("applies init, joins, updates, role changes, status, renewals and removal", () => {
+    const { machine, refusals } = applied([
+      init,
+      { type: "nodeAdd", node: node("w1") },
+      { type: "nodeAdd", node: node("m2", "manager") },
+      { type: "nodeUpdate", nodeId: "w1", availability: "drain", labelsAdd: { zone: "a", rack: "1" } },
+      { type: "nodeUpdate", nodeId: "w1", labelsRemove: ["rack"] },
+      { type: "nodeStatus", nodeId: "w1", status: "ready", message: "", at: 2000 },
+      { type: "nodeHeartbeatAddress", nodeId: "w1", address: "127.0.0.9:7370" },
+      { type: "nodeRole", nodeId: "w1", role: "manager" },
+      { type: "certificateRenew", nodeId: "m2", serial: "serial-m2b" },
+      { type: "nodeRemove", nodeId: "m2" },
+    ]);
+    expect(refusals).toEqual(Array(10).fill(undefined));
+    const state = machine.state();
+    expect(state.clusterId).toBe("c1");
+    expect([...state.nodes.keys()].sort()).toEqual(["m1", "w1"]);
+    expect(state.nodes.get("w1")).toMatchObject({ availability: "drain", labels: { zone: "a" }, status: "ready", statusChangedAt: 2000, address: "127.0.0.9:7370", role: "manager" });
+    // Both the renewed-away serial and the removed node's current one are revoked.
+    expect([...state.revokedSerials].sort()).toEqual(["serial-m2", "serial-m2b"]);
+    expect(state.appliedIndex).toBe(10);
+    machine.close();
+  });
+
+  test("refusals change nothing and are the same on every replica", () => {
+    const commands: ClusterCommand[] = [
+      { type: "nodeAdd", node: node("w0") },
+      init,
+      init,
+      { type: "nodeAdd", node: node("m1") },
+      { type: "nodeUpdate", nodeId: "ghost", availability: "pause" },
+      { type: "nodeRole", nodeId: "m1", role: "worker" },
+      { type: "nodeRemove", nodeId: "m1" },
+      { type: "gossipKey", entry: new Uint8Array([1, 2, 3]) },
+    ];
+    const first = applied(commands);
+    const second = applied(commands);
+    const expected = ["cluster_not_initialised", undefined, "cluster_exists", "node_exists", "node_not_found", "last_manager", "last_manager", "invalid_command"];
+    expect(first.refusals).toEqual(expected);
+    expect(second.refusals).toEqual(expected);
+    expect(encodeClusterState(first.machine.state())).toEqual(encodeClusterState(second.machine.state()));
+    expect([...first.machine.state().nodes.keys()]).toEqual(["m1"]);
+    first.machine.close();
+    second.machine.close();
+  });
+
+  test("a node whose certificate was revoked cannot be added back under that serial", () => {
+    const { refusals, machine } = applied([init, { type: "nodeAdd", node: node("w1") }, { type: "nodeRemove", nodeId: "w1" }, { type: "nodeAdd", node: node("w1") }]);
+    expect(refusals).toEqual([undefined, undefined, undefined, "certificate_revoked"]);
+    machine.close();
+  });
+
+  test("malformed commands are refused as invalid_command, never thrown", () => {
+    const machine = new ClusterStateMachine(tempDir());
+    machine.apply([{ index: 1, data: encodeClusterCommand(init) }], 1);
+    const hostile: Uint8Array[] = [
+      new Uint8Array([0xff, 0x00, 0x13]),
+      encodeCbor({ anything: true }),
+      encodeEnvelope("cluster.cmd", 1, { type: "nodeRemove" }),
+      encodeEnvelope("cluster.cmd", 1, { type: "nodeUpdate", nodeId: "m1", availability: "sleeping" }),
+      encodeEnvelope("cluster.cmd", 1, { type: "nodeUpdate", nodeId: "m1", labelsAdd: { "bad key!": "x" } }),
+      encodeEnvelope("cluster.cmd", 1, { type: "nodeStatus", nodeId: "m1", status: "ready", message: "", at: -5 }),
+      encodeEnvelope("cluster.cmd", 1, { type: "nodeAdd", node: { ...node("w9"), signingPublicKey: new Uint8Array(3) } }),
+      encodeEnvelope("cluster.cmd", 1, { type: "nodeHeartbeatAddress", nodeId: "m1", address: "no-port" }),
+      encodeEnvelope("cluster.cmd", 1, { type: "rm -rf" }),
+      encodeEnvelope("cluster.cmd", 2, { type: "nodeRemove", nodeId: "m1" }),
+    ];
+    const before = encodeClusterState(machine.state());
+    const results = machine.apply(hostile.map((data, i) => ({ index: i + 2, data })), hostile.length + 1);
+    expect(results.map((result) => result.refusal?.code)).toEqual(Array(hostile.length).fill("invalid_command"));
+    for (const result of results) expect(result.refusal?.message.length).toBeGreaterThan(0);
+    // Only the applied index moved.
+    expect(decodeClusterState(before).nodes).toEqual(machine.state().nodes);
+    expect(machine.appliedIndex()).toBe(hostile.length + 1);
+    machine.close();
+  });
+
+  test("gossip key entries go through the key rotation rules", () => {
+    const key = (serial: number) => encodeKeyEntry({ type: "rotate", serial, key: nacl.randomBytes(32), createdAt: 10, nextRotationAt: 20 });
+    const { machine, refusals } = applied([init, { type: "gossipKey", entry: key(1) }, { type: "gossipKey", entry: key(1) }, { type: "gossipKey", entry: key(2) }]);
+    expect(refusals).toEqual([undefined, undefined, "gossip_key_stale", undefined]);
+    expect(machine.state().gossipKeys.keys.map((entry) => entry.serial)).toEqual([1, 2]);
+    machine.close();
+  });
+
+  test("state survives a reopen and a snapshot restore on another replica", () => {
+    const dir = tempDir();
+    const machine = new ClusterStateMachine(dir);
+    machine.apply([{ index: 1, data: encodeClusterCommand(init) }, { index: 2, data: encodeClusterCommand({ type: "nodeAdd", node: node("w1") }) }], 3);
+    const snapshot = machine.snapshot();
+    machine.close();
+    const reopened = new ClusterStateMachine(dir);
+    expect(reopened.appliedIndex()).toBe(3);
+    expect([...reopened.state().nodes.keys()]).toEqual(["m1", "w1"]);
+    reopened.close();
+
+    const other = new ClusterStateMachine(tempDir());
+    other.restore({ meta: { index: 3, term: 1, conf: { voters: ["m1"], learners: [], votersOutgoing: [] } }, data: snapshot });
+    expect(encodeClusterState(other.state())).toEqual(snapshot);
+    expect(() => other.restore({ meta: { index: 4, term: 1, conf: { voters: [], learners: [], votersOutgoing: [] } }, data: new Uint8Array([1, 2]) })).toThrow();
+    expect(other.appliedIndex()).toBe(3);
+    other.close();
+  });
+
+  test("the pure apply never mutates its input", () => {
+    const first = applyCommand(EMPTY_CLUSTER_STATE, init);
+    if (!first.state) throw new Error("init refused");
+    const frozen = encodeClusterState(first.state);
+    applyCommand(first.state, { type: "nodeAdd", node: node("w1") });
+    applyCommand(first.state, { type: "nodeUpdate", nodeId: "m1", labelsAdd: { a: "b" } });
+    expect(encodeClusterState(first.state)).toEqual(frozen);
+  });
+});
