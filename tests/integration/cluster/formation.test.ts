@@ -32,7 +32,7 @@ async function controlPost(node: TestNode, path: string, body: string, contentTy
 }
 
 beforeAll(async () => {
-  [m1, m2, m3, w1] = await Promise.all(["m1", "m2", "m3", "w1"].map((name) => cluster.start(name)));
+  [m1, m2, m3, w1] = (await Promise.all(["m1", "m2", "m3", "w1"].map((name) => cluster.start(name)))) as [TestNode, TestNode, TestNode, TestNode];
 }, 60_000);
 
 afterAll(() => cleanup());
