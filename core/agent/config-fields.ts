@@ -129,4 +129,16 @@ export const CONFIG_FIELDS: readonly ConfigField[] = [
     key: "gossipProfile", env: "SHOAL_GOSSIP_PROFILE", flag: "gossip-profile", valueName: "PROFILE",
     description: "gossip timing: lan, wan or local (one host)", choices: GOSSIP_PROFILES, parse: oneOf(GOSSIP_PROFILES),
   },
+  {
+    key: "keyRotationIntervalMs", env: "SHOAL_KEY_ROTATION_INTERVAL_MS", flag: "key-rotation-interval-ms", valueName: "MS",
+    description: "time between gossip key rotations (the Raft leader's setting applies)", parse: integer(1_000, 365 * 24 * 60 * 60 * 1000),
+  },
+  {
+    key: "keyInstallGraceMs", env: "SHOAL_KEY_INSTALL_GRACE_MS", flag: "key-install-grace-ms", valueName: "MS",
+    description: "least time a new gossip key is out before key rotate makes it primary", parse: integer(100, 24 * 60 * 60 * 1000),
+  },
+  {
+    key: "certificateLifetimeMs", env: "SHOAL_CERTIFICATE_LIFETIME_MS", flag: "certificate-lifetime-ms", valueName: "MS",
+    description: "lifetime of node certificates this manager issues; nodes renew at 50-80% of it", parse: integer(10_000, 10 * 365 * 24 * 60 * 60 * 1000),
+  },
 ];

@@ -47,6 +47,12 @@ export interface AgentConfig {
   heartbeatPeriodMs: number;
   /** Gossip timing profile: `lan` (data center), `wan` (slow, lossy links) or `local` (one host). */
   gossipProfile: GossipProfile;
+  /** Time between scheduled gossip key rotations (the Raft leader's setting applies; 3 keys are kept). */
+  keyRotationIntervalMs: number;
+  /** Least time a new gossip key is distributed before `shoal key rotate` may make it primary. */
+  keyInstallGraceMs: number;
+  /** Lifetime of the node certificates a manager issues; nodes renew at 50-80% of it. */
+  certificateLifetimeMs: number;
 }
 
 /** The gossip timing profiles (memberlist's LAN, WAN and local defaults). */
@@ -69,6 +75,9 @@ export function defaultConfig(env: Env, isRoot: boolean): AgentConfig {
     shutdownTimeoutMs: 10_000,
     heartbeatPeriodMs: 5_000,
     gossipProfile: "lan",
+    keyRotationIntervalMs: 12 * 60 * 60 * 1000,
+    keyInstallGraceMs: 60_000,
+    certificateLifetimeMs: 90 * 24 * 60 * 60 * 1000,
   };
 }
 

@@ -13,10 +13,17 @@ export class ClusterSubsystemFactory implements SubsystemFactory, ClusterRuntime
   readonly name = "cluster";
   private service: ClusterService | undefined;
 
-  constructor(private readonly config: ClusterConfig = clusterConfig()) {}
+  /** `overrides` take precedence over the agent config's cluster fields. */
+  constructor(private readonly overrides: Partial<Omit<ClusterConfig, "keyRotation">> = {}) {}
 
   create(context: SubsystemContext): Subsystem {
-    const service = new ClusterService(context, this.config);
+    const { keyRotationIntervalMs, keyInstallGraceMs, certificateLifetimeMs } = context.config;
+    const config = clusterConfig({
+      certificateLifetimeMs,
+      keyRotation: { rotationInterval: keyRotationIntervalMs, installGrace: Math.min(keyInstallGraceMs, keyRotationIntervalMs) },
+      ...this.overrides,
+    });
+    const service = new ClusterService(context, config);
     this.service = service;
     registerClusterRoutes(context.controlApi, service);
     context.readiness.add("raft", () => {
