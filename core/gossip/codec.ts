@@ -69,7 +69,7 @@ function toArray(message: PacketMessage | StreamMessage): unknown[] {
     case "user":
       return [TAG.user, message.data];
     case "pushPull":
-      return [TAG.pushPull, message.join, message.members.map((m) => [m.name, m.address, m.meta, m.incarnation, STATES.indexOf(m.state)]), message.userState];
+      return [TAG.pushPull, message.join, message.members.map((m) => [m.name, m.address, m.meta, m.incarnation, STATES.indexOf(m.state)]), message.userState, message.digest];
   }
 }
 
@@ -175,7 +175,7 @@ const ARITY: Record<number, [string, number]> = {
   [TAG.suspect]: ["suspect", 4],
   [TAG.dead]: ["dead", 4],
   [TAG.user]: ["user", 2],
-  [TAG.pushPull]: ["pushPull", 4],
+  [TAG.pushPull]: ["pushPull", 5],
 };
 
 function fromArray(item: unknown, index: number): PacketMessage | StreamMessage {
@@ -204,7 +204,7 @@ function fromArray(item: unknown, index: number): PacketMessage | StreamMessage 
     case TAG.user:
       return { type: "user", data: f.bytes(1) };
     default:
-      return { type: "pushPull", join: f.bool(1), members: f.list(2).map((entry, position) => pushPullMember(entry, position)), userState: f.bytes(3) };
+      return { type: "pushPull", join: f.bool(1), members: f.list(2).map((entry, position) => pushPullMember(entry, position)), userState: f.bytes(3), digest: f.uint(4) };
   }
 }
 

@@ -50,6 +50,12 @@ export interface GossipConfig {
 
   /** Period of full-state anti-entropy with a random member; 0 disables it. Scaled up above 32 nodes. */
   pushPullInterval: number;
+  /**
+   * Periodic push-pulls first send a digest of the member table and ship the whole table only
+   * when the peer's differs, so steady-state traffic stays flat as the cluster grows. Joins and
+   * reconnects always exchange everything. False gives memberlist's always-full exchange.
+   */
+  pushPullDigest: boolean;
   /** Most push-pull exchanges this node runs at once (outbound here; the shell caps inbound). */
   maxConcurrentPushPulls: number;
   /** Largest push-pull state accepted from a peer, in bytes. */
@@ -89,6 +95,7 @@ const lanTuning: GossipTuning = {
   retransmitMult: 4,
   maxPacketBytes: 1_400,
   pushPullInterval: 30_000,
+  pushPullDigest: true,
   maxConcurrentPushPulls: 128,
   maxStreamBytes: 16 * 1024 * 1024,
   reconnectInterval: 30_000,

@@ -23,6 +23,7 @@ import { Awareness } from "./awareness.ts";
 import { BroadcastQueue } from "./broadcast.ts";
 import { PACKET_OVERHEAD, USER_MESSAGE_OVERHEAD, assemblePacket, decodePacket, decodeStream, encodeMessage, encodeStream } from "./codec.ts";
 import { type GossipConfig, validateConfig } from "./config.ts";
+import { tableDigest } from "./digest.ts";
 import { pushPullInterval } from "./pushpull.ts";
 import { Suspicion, expectedConfirmations, suspicionBounds } from "./suspicion.ts";
 import type {
@@ -68,7 +69,7 @@ interface Relay {
 }
 
 /** A stream this core asked the shell to open, awaiting `streamReply`. */
-type PendingStream = { purpose: "pushPull"; join: boolean } | { purpose: "probe"; seq: number } | { purpose: "user" };
+type PendingStream = { purpose: "pushPull"; to: Address; summary: boolean } | { purpose: "probe"; seq: number } | { purpose: "user" };
 
 /** A `joinCluster` in progress: the current round's streams and how many seeds answered. */
 interface JoinAttempt {
@@ -297,7 +298,9 @@ export class Membership {
     switch (message.type) {
       case "pushPull": {
         this.checkPushPull(message);
-        const reply = this.encodePushPull(message.join);
+        // A summary from a peer that already agrees gets a summary back; anything else, the whole table.
+        const agree = message.members.length === 0 && message.digest === tableDigest(this.table.values());
+        const reply = this.encodePushPull(message.join, agree);
         this.mergePushPull(message, now);
         return reply;
       }
@@ -327,7 +330,11 @@ export class Membership {
     }
     switch (pending.purpose) {
       case "pushPull":
-        if (message?.type === "pushPull") this.mergePushPull(message, now);
+        if (message?.type === "pushPull") {
+          this.mergePushPull(message, now);
+          // The summary showed the tables differ: the peer has sent its table, now it gets ours.
+          if (pending.summary && message.members.length > 0) this.startPushPull(pending.to, false, false);
+        }
         if (this.join?.pending.delete(id)) {
           if (message?.type === "pushPull") this.join.contacted++;
           this.finishJoinAttempt(now);
@@ -449,10 +456,8 @@ export class Membership {
     // Lifeguard: relays that did not even nack suggest that this node's own network is the problem.
     this.awareness.applyDelta(probe.expectedNacks > 0 ? Math.max(0, probe.expectedNacks - probe.nacks) : 1);
     const target = this.table.get(probe.target);
-    if (target === undefined || target.state !== "alive") {
-      if (target?.state === "suspect") this.suspicions.get(target.name)?.confirm(this.config.name);
-      return;
-    }
+    if (target === undefined || (target.state !== "alive" && target.state !== "suspect")) return;
+    // Already suspected by others: this failure is an independent confirmation, gossiped like one.
     this.handleSuspect({ type: "suspect", name: target.name, incarnation: target.incarnation, from: this.config.name }, now);
   }
 
@@ -692,7 +697,7 @@ export class Membership {
   private periodicPushPull(): void {
     if (this.leaveDeadline !== undefined) return;
     const [peer] = this.randomMembers(1, (member) => member.state === "alive");
-    if (peer !== undefined) this.startPushPull(peer.address, false);
+    if (peer !== undefined) this.startPushPull(peer.address, false, this.config.pushPullDigest);
   }
 
   /** Tries one random failed member again, so partitions that outlive the dead-member grace period still heal. */
@@ -701,22 +706,25 @@ export class Membership {
     for (const [name, entry] of this.failed) if (now - entry.failedAt >= this.config.reconnectTimeout) this.failed.delete(name);
     if (this.failed.size === 0) return;
     const candidates = [...this.failed.values()];
-    this.startPushPull((candidates[this.random.int(candidates.length)] as { address: Address }).address, false);
+    this.startPushPull((candidates[this.random.int(candidates.length)] as { address: Address }).address, false, false);
   }
 
-  private startPushPull(to: Address, join: boolean): number | undefined {
+  private startPushPull(to: Address, join: boolean, summary: boolean): number | undefined {
     if (!join && this.pushPullsInFlight >= this.config.maxConcurrentPushPulls) return undefined;
     this.pushPullsInFlight++;
-    return this.openStream(to, { purpose: "pushPull", join }, this.encodePushPull(join));
+    return this.openStream(to, { purpose: "pushPull", to, summary }, this.encodePushPull(join, summary));
   }
 
-  private encodePushPull(join: boolean): Uint8Array {
+  /** This node's push-pull: the whole table, or only its digest when `summary`. */
+  private encodePushPull(join: boolean, summary: boolean): Uint8Array {
     const members: PushPullMember[] = [];
-    for (const member of this.table.values()) {
-      members.push({ name: member.name, address: member.address, meta: member.meta, incarnation: member.incarnation, state: member.state });
+    if (!summary) {
+      for (const member of this.table.values()) {
+        members.push({ name: member.name, address: member.address, meta: member.meta, incarnation: member.incarnation, state: member.state });
+      }
     }
     const userState = this.delegate?.localState(join) ?? new Uint8Array();
-    return encodeStream({ type: "pushPull", join, members, userState });
+    return encodeStream({ type: "pushPull", join, members, userState, digest: tableDigest(this.table.values()) });
   }
 
   /** Rejects a push-pull whose members break this node's limits, before anything is merged. */
@@ -751,7 +759,7 @@ export class Membership {
     join.retryAt = undefined;
     join.contacted = 0;
     for (const seed of join.seeds) {
-      const id = this.startPushPull(seed, true);
+      const id = this.startPushPull(seed, true, false);
       if (id !== undefined) join.pending.add(id);
     }
     this.finishJoinAttempt(now);

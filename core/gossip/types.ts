@@ -100,14 +100,21 @@ export interface PushPullMember {
   state: MemberState;
 }
 
-/** Full-state anti-entropy, sent over a stream in both directions. */
+/**
+ * Anti-entropy over a stream, in both directions. A full exchange carries every member; a
+ * summary carries none, only the sender's table `digest`, and the peer answers with its full
+ * table only when its own digest differs (see `pushPullDigest`).
+ */
 export interface PushPullMessage {
   type: "pushPull";
   /** True when the sender is joining (the delegate may send more then). */
   join: boolean;
+  /** The sender's whole table; empty in a summary (a table always holds at least its owner). */
   members: PushPullMember[];
   /** The delegate's own state (`Delegate.localState`), empty when it has none. */
   userState: Uint8Array;
+  /** The sender's `tableDigest`. */
+  digest: number;
 }
 
 /** Every message carried in a UDP packet. */

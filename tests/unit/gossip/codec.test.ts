@@ -52,7 +52,7 @@ describe("gossip codec", () => {
 
   test("stream messages round-trip, push-pull included", () => {
     const messages: StreamMessage[] = [
-      { type: "pushPull", join: true, members: [{ name: "a", address: "x:1", meta, incarnation: 2, state: "suspect" }], userState: Uint8Array.of(5) },
+      { type: "pushPull", join: true, members: [{ name: "a", address: "x:1", meta, incarnation: 2, state: "suspect" }], userState: Uint8Array.of(5), digest: 2 ** 52 - 1 },
       { type: "ping", seq: 1, target: "b", source: "a", sourceAddress: "x:1" },
       { type: "ack", seq: 1 },
       { type: "user", data: Uint8Array.of(1) },
@@ -75,7 +75,7 @@ describe("gossip codec", () => {
     expectDecodeError(() => decodePacket(rawPacket([[4, "a".repeat(MAX_NAME_LENGTH + 1), 1, "x:1", meta]])), /string of 1\.\.256/);
     expectDecodeError(() => decodePacket(rawPacket([[4, "a", 1, "x:1", "not bytes"]])), /byte string/);
     expectDecodeError(() => decodePacket(rawPacket([[1, 1, "b", "y:1", "a", "x:1", "yes"]])), /boolean/);
-    expectDecodeError(() => decodePacket(rawPacket([[8, false, [], new Uint8Array()]])), /only accepted on a stream/);
+    expectDecodeError(() => decodePacket(rawPacket([[8, false, [], new Uint8Array(), 0]])), /only accepted on a stream/);
   });
 
   test("one bad message spoils the whole packet", () => {
@@ -88,8 +88,8 @@ describe("gossip codec", () => {
     const big = encodeStream({ type: "user", data: new Uint8Array(100) });
     expectDecodeError(() => decodeStream(big, 50), /exceeds 50/);
     expectDecodeError(() => decodeStream(encodeEnvelope("gossip.stream", 1, [3, 1]), 1000), /nack message is not accepted on a stream/);
-    expectDecodeError(() => decodeStream(encodeEnvelope("gossip.stream", 1, [8, true, [["a", "x", meta, 1, 9]], new Uint8Array()]), 1000), /unknown state/);
-    expectDecodeError(() => decodeStream(encodeEnvelope("gossip.stream", 1, [8, true, [["a"]], new Uint8Array()]), 1000), /5-field/);
+    expectDecodeError(() => decodeStream(encodeEnvelope("gossip.stream", 1, [8, true, [["a", "x", meta, 1, 9]], new Uint8Array(), 0]), 1000), /unknown state/);
+    expectDecodeError(() => decodeStream(encodeEnvelope("gossip.stream", 1, [8, true, [["a"]], new Uint8Array(), 0]), 1000), /5-field/);
   });
 
   test("thousands of random mutations only ever raise DecodeError", () => {

@@ -1,7 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { DecodeError } from "../../../core/common/errors.ts";
 import { SeededRandom } from "../../../core/common/random.ts";
-import { assemblePacket, decodePacket, encodeMessage, encodeStream } from "../../../core/gossip/codec.ts";
+import { assemblePacket, decodePacket, decodeStream, encodeMessage, encodeStream } from "../../../core/gossip/codec.ts";
 import { lanConfig } from "../../../core/gossip/config.ts";
 import { Membership } from "../../../core/gossip/membership.ts";
 import type { Delegate, PacketMessage } from "../../../core/gossip/types.ts";
@@ -78,7 +78,7 @@ describe("Membership", () => {
     expect(() => lanConfig({ name: "x", address: "x:1", meta: big })).toThrow(/metaMaxBytes/);
     a.receive("b:7371", packetOf({ type: "alive", name: "b", incarnation: 1, address: "b:7371", meta: big }), 0);
     expect(a.member("b")).toBeUndefined();
-    const pushPull = encodeStream({ type: "pushPull", join: false, members: [{ name: "c", address: "c:1", meta: big, incarnation: 1, state: "alive" }], userState: new Uint8Array() });
+    const pushPull = encodeStream({ type: "pushPull", join: false, members: [{ name: "c", address: "c:1", meta: big, incarnation: 1, state: "alive" }], userState: new Uint8Array(), digest: 0 });
     expect(() => a.receiveStream("c:1", pushPull, 0)).toThrow(/over 512/);
     expect(a.member("c")).toBeUndefined();
     a.updateMeta(new Uint8Array(512), 0);
@@ -87,7 +87,7 @@ describe("Membership", () => {
 
   test("a push-pull reply carries the full table and merges the peer's", () => {
     const a = node("a");
-    const request = encodeStream({ type: "pushPull", join: true, members: [{ name: "b", address: "b:7371", meta: new Uint8Array(), incarnation: 3, state: "alive" }], userState: new Uint8Array() });
+    const request = encodeStream({ type: "pushPull", join: true, members: [{ name: "b", address: "b:7371", meta: new Uint8Array(), incarnation: 3, state: "alive" }], userState: new Uint8Array(), digest: 0 });
     const reply = a.receiveStream("b:7371", request, 0);
     expect(reply).toBeInstanceOf(Uint8Array);
     expect(a.member("b")?.incarnation).toBe(3);
@@ -98,6 +98,39 @@ describe("Membership", () => {
     b.streamReply(stream!.id, reply, 5);
     expect(b.member("a")?.state).toBe("alive");
     expect(b.ready().events).toContainEqual({ type: "joinComplete", contacted: 1 });
+  });
+
+  test("periodic push-pulls send a digest and ship tables only when they differ", () => {
+    // Probes so rare that no one is suspected while only push-pulls are exchanged.
+    const tuning = { pushPullInterval: 1_000, probeInterval: 600_000, probeTimeout: 300_000 };
+    const a = new Membership(lanConfig({ name: "a", address: "a:1" }, tuning), new SeededRandom(1), 0);
+    const b = new Membership(lanConfig({ name: "b", address: "b:1" }, tuning), new SeededRandom(2), 0);
+    const alive = (name: string, incarnation = 1) => packetOf({ type: "alive", name, incarnation, address: `${name}:1`, meta: new Uint8Array() });
+    a.receive("b:1", alive("b"), 0);
+    b.receive("a:1", alive("a"), 0);
+    const exchange = () => {
+      const streams = [];
+      for (let now = a.nextDeadline(); streams.length === 0; now = a.nextDeadline()) {
+        a.tick(now);
+        streams.push(...a.ready().streams.filter((stream) => stream.purpose === "pushPull"));
+      }
+      const [request] = streams;
+      const reply = b.receiveStream("a:1", request!.bytes, 0);
+      a.streamReply(request!.id, reply, 0);
+      return { request: decodeStream(request!.bytes, 1 << 20), reply: decodeStream(reply!, 1 << 20), followUp: a.ready().streams };
+    };
+    const agreed = exchange();
+    expect(agreed.request).toMatchObject({ type: "pushPull", members: [] });
+    expect(agreed.reply).toMatchObject({ type: "pushPull", members: [] });
+    expect(agreed.followUp).toEqual([]);
+    // b learns of c; a has missed it: b answers the summary with its table, a then sends its own.
+    b.receive("c:1", alive("c"), 0);
+    const differed = exchange();
+    expect(differed.request).toMatchObject({ members: [] });
+    expect((differed.reply as { members: unknown[] }).members).toHaveLength(3);
+    expect(a.member("c")?.state).toBe("alive");
+    expect(differed.followUp).toEqual([expect.objectContaining({ purpose: "pushPull", to: "b:1" })]);
+    expect((decodeStream(differed.followUp[0]!.bytes, 1 << 20) as { members: unknown[] }).members).toHaveLength(3);
   });
 
   test("join retries every seed, then reports failure", () => {
