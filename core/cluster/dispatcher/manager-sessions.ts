@@ -134,9 +134,15 @@ export class ManagerSessions {
 
   /** Repeats reports the replicated records lack, and reports orphaned `ready` records `down`; see the module doc. */
   reconcile(view: ClusterView, now: number): ManagerSessionAction[] {
-    this.managers = view.managers;
-    this.records = view.records;
     const actions: ManagerSessionAction[] = [];
+    if (!sameManagers(this.managers, view.managers)) {
+      this.managers = view.managers;
+      for (const session of this.sessions.values()) {
+        if (session.connectionId === undefined) continue;
+        actions.push({ kind: "send", connectionId: session.connectionId, message: { type: "managers", sessionId: session.sessionId, managers: [...view.managers] } });
+      }
+    }
+    this.records = view.records;
     const { managerId, config } = this.options;
     for (const session of this.sessions.values()) {
       const record = view.records.get(session.nodeId);
@@ -239,4 +245,8 @@ export class ManagerSessions {
     const { random } = this.options;
     return [random.nextUint32(), random.nextUint32()].map((word) => word.toString(16).padStart(8, "0")).join("");
   }
+}
+
+function sameManagers(a: readonly ManagerAddress[], b: readonly ManagerAddress[]): boolean {
+  return a.length === b.length && a.every((manager, i) => manager.nodeId === b[i]?.nodeId && manager.address === b[i]?.address);
 }

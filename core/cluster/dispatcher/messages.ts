@@ -37,6 +37,8 @@ export type ManagerMessage =
    */
   | { type: "accepted"; sessionId: string; heartbeatPeriod: number; managers: ManagerAddress[]; gossipAddress: string }
   | { type: "heartbeatAck"; sessionId: string; seq: number; heartbeatPeriod: number }
+  /** The managers changed (one joined, left or moved): the node's new failover list. */
+  | { type: "managers"; sessionId: string; managers: ManagerAddress[] }
   /** The cluster's keyring sealed to the node (see `sealKeyring`). */
   | { type: "keyring"; sessionId: string; version: number; sealed: Uint8Array }
   /** The manager ends the session: the node should open one elsewhere (or stop, if removed). */
@@ -86,6 +88,8 @@ export function decodeManagerMessage(bytes: Uint8Array): ManagerMessage {
       };
     case "heartbeatAck":
       return { type: "heartbeatAck", sessionId: id(body.sessionId, "sessionId"), seq: count(body.seq, "seq"), heartbeatPeriod: period(body.heartbeatPeriod) };
+    case "managers":
+      return { type: "managers", sessionId: id(body.sessionId, "sessionId"), managers: managers(body.managers) };
     case "keyring": {
       if (!(body.sealed instanceof Uint8Array)) throw new DecodeError("sealed must be bytes", { field: "sealed" });
       return { type: "keyring", sessionId: id(body.sessionId, "sessionId"), version: count(body.version, "version"), sealed: body.sealed };

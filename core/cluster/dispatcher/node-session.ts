@@ -153,6 +153,10 @@ export class NodeSession {
     }
     if (phase.state !== "open" || message.sessionId !== phase.sessionId) return [];
     phase.lastReplyAt = now;
+    if (message.type === "managers") {
+      this.setManagers(message.managers.map((manager) => manager.address));
+      return [];
+    }
     if (message.type === "heartbeatAck") {
       if (message.heartbeatPeriod !== phase.heartbeatPeriod) {
         phase.heartbeatPeriod = message.heartbeatPeriod;

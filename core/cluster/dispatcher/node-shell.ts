@@ -30,7 +30,7 @@ export interface NodeSessionShellOptions {
   keyring: Keyring;
   /** Called after each keyring installed. */
   onKeyringInstalled(version: number): void;
-  /** Called each time a manager accepts the session: the managers' addresses and its gossip address. */
+  /** Called when a manager accepts the session or sends new managers: their addresses and its gossip address. */
   onAccepted(managers: string[], gossipAddress: string): void;
   metrics: DispatcherMetrics;
   logger: Logger;
@@ -160,10 +160,9 @@ export class NodeSessionShell {
     }
     this.run(this.session.receive(address, message, Date.now()));
     const status = this.session.status();
-    if (message.type === "accepted" && status.state === "open") {
-      this.options.logger.info("dispatcher session open", { manager: address });
-      this.options.onAccepted([...this.session.managerAddresses()], status.managerGossipAddress);
-    }
+    if (status.state !== "open") return;
+    if (message.type === "accepted") this.options.logger.info("dispatcher session open", { manager: address });
+    if (message.type === "accepted" || message.type === "managers") this.options.onAccepted([...this.session.managerAddresses()], status.managerGossipAddress);
   }
 
   private install(keyring: Parameters<typeof installKeyring>[1]): void {

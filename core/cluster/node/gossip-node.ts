@@ -2,8 +2,8 @@
  * The node's cluster-scope gossip: the SWIM membership core in the gossip shell, sealed with the
  * cluster keyring, on the gossip port (UDP and TCP). It starts once the node holds a keyring
  * (delivered over its dispatcher session), joins through the managers' gossip addresses and
- * publishes the node's metadata (role, hostname, cluster address). Joining is retried until a
- * seed answers; a node that is the only manager has nobody to join and counts as joined.
+ * publishes the node's metadata (role, hostname, cluster address). It counts as joined once
+ * another member is alive (or when it is the cluster's only node); until then it retries.
  */
 import nacl from "tweetnacl";
 import type { MetricsRegistry } from "../../api/metrics.ts";
@@ -43,8 +43,10 @@ export interface GossipNodeOptions {
   bind: HostPort;
   profile: GossipProfile;
   keyring: Keyring;
-  /** The gossip addresses of the managers to join through (this node's own is skipped). */
+  /** The gossip addresses to join through, best first (this node's own is skipped). */
   seeds: () => string[];
+  /** Whether this node is the cluster's only node, with nobody to join. */
+  alone: () => boolean;
   metrics: MetricsRegistry;
   logger: Logger;
 }
@@ -111,13 +113,13 @@ export class GossipNode {
 
   private join(): void {
     if (this.joined) return;
-    const own = this.shell.address;
-    const seeds = this.options.seeds().filter((seed) => seed !== own);
-    if (seeds.length === 0) {
-      // The only manager: the cluster's gossip starts here.
+    if (this.options.alone()) {
       this.joined = true;
       return;
     }
+    const own = this.shell.address;
+    const seeds = this.options.seeds().filter((seed) => seed !== own);
+    if (seeds.length === 0) return;
     this.shell.core.joinCluster(seeds, Date.now());
     this.shell.flush();
   }
@@ -131,7 +133,7 @@ export class GossipNode {
     } else if (event.type === "leaveComplete") {
       this.leaving?.resolve();
     } else if (event.change === "join" || event.change === "dead" || event.change === "leave") {
-      // Someone reaching us counts as joined too (a seed restarted after we tried it).
+      // Another member reaching us counts as joined too (a seed restarted after we tried it).
       if (event.change === "join" && event.member.name !== this.options.identity.nodeId) this.joined = true;
       this.options.logger.info(`gossip member ${event.change}`, { member: event.member.name, address: event.member.address });
     }

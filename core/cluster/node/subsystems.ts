@@ -177,11 +177,25 @@ class GossipSubsystem extends IdentityFollower {
       bind,
       profile: config.gossipProfile,
       keyring: this.shared.keyring,
-      seeds: () => (this.shared.seed === undefined ? [] : [this.shared.seed]),
+      seeds: () => this.seeds(identity, bind.port),
+      alone: () => this.runtime.manager()?.state().nodes.size === 1,
       metrics,
       logger,
     });
     logger.info("gossip started", { address: this.gossip.status().address, keyringVersion: this.shared.version });
+  }
+
+  /**
+   * Where to join: the manager serving this node's session (it announced its gossip address), then,
+   * on a manager, the other managers' hosts on this node's gossip port — for a manager whose own
+   * session is with itself.
+   */
+  private seeds(identity: LocalIdentity, port: number): string[] {
+    const others = (this.runtime.manager()?.managers() ?? []).filter((peer) => peer.id !== identity.nodeId).flatMap((peer) => {
+      const parsed = parseHostPort(peer.address);
+      return "error" in parsed ? [] : [formatHostPort({ host: parsed.host, port })];
+    });
+    return [...new Set([...(this.shared.seed === undefined ? [] : [this.shared.seed]), ...others])];
   }
 
   private readiness() {

@@ -126,6 +126,18 @@ describe("ManagerSessions", () => {
     ]);
   });
 
+  test("a change of managers is pushed to every connected session, once", () => {
+    const { sessions } = makeSessions();
+    const records = new Map<string, SessionRecord>();
+    sessions.reconcile(view(records), 0);
+    const sessionId = sessionIdOf(sessions.receive("c1", W1, { type: "open", nodeId: "w1", keyringVersion: 0 }, 0));
+    const two = [{ nodeId: "m1", address: "127.0.0.1:7370" }, { nodeId: "m2", address: "127.0.0.2:7370" }];
+    expect(sessions.reconcile(view(records, { managers: two }), 100)).toEqual([
+      { kind: "send", connectionId: "c1", message: { type: "managers", sessionId, managers: two } },
+    ]);
+    expect(sessions.reconcile(view(records, { managers: [...two] }), 200)).toEqual([]);
+  });
+
   test("keyring acknowledgements stop the resends; remove and closeAll tell the nodes why", () => {
     const { sessions } = makeSessions("m1", true);
     const sessionId = sessionIdOf(sessions.receive("c1", W1, { type: "open", nodeId: "w1", keyringVersion: 0 }, 0));

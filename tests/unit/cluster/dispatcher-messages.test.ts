@@ -20,6 +20,7 @@ describe("dispatcher messages", () => {
       { type: "accepted", sessionId: "s", heartbeatPeriod: 5_000, managers: [], gossipAddress: "" },
       { type: "heartbeatAck", sessionId: "s", seq: 7, heartbeatPeriod: 5_000 },
       { type: "keyring", sessionId: "s", version: 2, sealed: new Uint8Array([1, 2, 3]) },
+      { type: "managers", sessionId: "s", managers: [{ nodeId: "m2", address: "127.0.0.2:7370" }] },
       { type: "closed", reason: "removed" },
     ];
     for (const message of fromNode) expect(decodeNodeMessage(encodeNodeMessage(message))).toEqual(message);

@@ -114,6 +114,16 @@ describe("NodeSession", () => {
     expect(session.managerAddresses()).toEqual(MANAGERS);
   });
 
+  test("a managers message of the open session replaces the failover list", () => {
+    const session = makeSession();
+    const { address } = openSession(session);
+    const moved = [{ nodeId: "m9", address: "10.0.0.9:7370" }];
+    session.receive(address, { type: "managers", sessionId: "other", managers: moved }, 10);
+    expect(session.managerAddresses()).toEqual(MANAGERS);
+    session.receive(address, { type: "managers", sessionId: "s1", managers: moved }, 10);
+    expect(session.managerAddresses()).toEqual(["10.0.0.9:7370"]);
+  });
+
   test("a connection event for a manager it is not dialling is hung up, not followed", () => {
     const session = makeSession();
     const [address] = dialled(session.tick(0));
