@@ -29,10 +29,14 @@ export class ClusterListener {
   private readonly listener: SecureListener;
   private readonly bySerial = new Map<string, Set<SecureConnection>>();
 
-  /** Binds `listenAddress` as `identity`; throws when the address cannot be bound. */
+  /**
+   * Binds `listenAddress`; throws when the address cannot be bound. `identity` is read at each
+   * handshake, so a renewed certificate is presented from the next connection on without
+   * closing the ones open.
+   */
   constructor(
     listenAddress: string,
-    identity: LocalIdentity,
+    identity: () => LocalIdentity,
     private readonly handlers: ReadonlyMap<ChannelPurpose, ChannelHandler>,
     private readonly environment: ChannelEnvironment,
   ) {
@@ -43,10 +47,18 @@ export class ClusterListener {
       metrics: environment.metrics,
       logger: environment.logger,
       revoked: environment.revoked,
+      // Getters: the listener copies its credentials into every handshake it starts.
       credentials: {
-        clusterId: identity.clusterId,
-        rootPublicKey: identity.rootPublicKey,
-        identity: { certificate: identity.certificate, signingSecretKey: identity.signingSecretKey },
+        get clusterId() {
+          return identity().clusterId;
+        },
+        get rootPublicKey() {
+          return identity().rootPublicKey;
+        },
+        get identity() {
+          const current = identity();
+          return { certificate: current.certificate, signingSecretKey: current.signingSecretKey };
+        },
         admitJoiners: handlers.has("join"),
       },
       onConnection: (connection) => this.accept(connection),

@@ -26,8 +26,13 @@ export interface JoinServerOptions {
   now?: () => number;
 }
 
-/** Certificates are valid from a minute back, so a joiner whose clock is slightly behind accepts them. */
-const CLOCK_SKEW_MS = 60_000;
+/**
+ * Certificates are valid from a little before their issue (a minute, or a tenth of a short
+ * lifetime), so a node whose clock is slightly behind accepts them.
+ */
+export function backdating(lifetimeMs: number): number {
+  return Math.min(60_000, Math.floor(lifetimeMs / 10));
+}
 
 /** Serves one `join` connection (registered with the cluster listener). */
 export function serveJoin(connection: SecureConnection, options: JoinServerOptions): void {
@@ -122,7 +127,7 @@ class Issuer {
       signingKey,
       boxKey,
       serial: Buffer.from(nacl.randomBytes(16)).toString("hex"),
-      notBefore: this.now - CLOCK_SKEW_MS,
+      notBefore: this.now - backdating(this.options.config.certificateLifetimeMs),
       notAfter: this.now + this.options.config.certificateLifetimeMs,
     };
   }

@@ -170,7 +170,9 @@ export class ManagerNode implements ClusterManagerHandle {
   /** Keeps the key manager's copy of the key state and the transport's peers current. */
   private afterApply({ command, refusal }: AppliedCommand): void {
     if (refusal) return;
-    if (command.type === "gossipKey") this.keyManager.apply(command.entry);
+    if (command.type === "gossipKey" && this.keyManager.apply(command.entry).applied) {
+      this.options.logger.info("gossip key state changed", { keyVersion: this.keyManager.version(), nextRotationAt: new Date(this.keyManager.state().nextRotationAt).toISOString() });
+    }
     if (PEER_CHANGES.has(command.type)) this.syncPeers();
   }
 

@@ -30,7 +30,7 @@ import { clusterFiles, forgetCluster, loadIdentity, loadRootKey, saveIdentity } 
 import { joinCluster, renewCertificate, type Admission } from "./join-client.ts";
 import type { RaftPeer } from "./join-messages.ts";
 import { JOIN_SECRET_BYTES, openJoinSecret, sealJoinSecret } from "./join-secret.ts";
-import { serveJoin } from "./join-server.ts";
+import { backdating, serveJoin } from "./join-server.ts";
 import { ManagerNode } from "./manager.ts";
 import { managersOf } from "./state.ts";
 
@@ -80,11 +80,6 @@ export class ClusterService implements ClusterRuntime {
   }
 
   manager(): ClusterManagerHandle | undefined {
-    return this.managerNode;
-  }
-
-  /** The running manager node (with its key manager and Raft configuration), if any. */
-  managerNodeOrUndefined(): ManagerNode | undefined {
     return this.managerNode;
   }
 
@@ -144,7 +139,7 @@ export class ClusterService implements ClusterRuntime {
       const now = Date.now();
       const serial = hex(nacl.randomBytes(16));
       const certificate = issueCertificate(
-        { clusterId, nodeId, role: "manager", signingKey: signing.publicKey, boxKey: box.publicKey, serial, notBefore: now - 60_000, notAfter: now + this.config.certificateLifetimeMs },
+        { clusterId, nodeId, role: "manager", signingKey: signing.publicKey, boxKey: box.publicKey, serial, notBefore: now - backdating(this.config.certificateLifetimeMs), notAfter: now + this.config.certificateLifetimeMs },
         root.secretKey,
       );
       const identity: LocalIdentity = {
@@ -295,7 +290,7 @@ export class ClusterService implements ClusterRuntime {
       this.managerNode = manager;
       manager.onApplied((applied) => this.onApplied(applied.command.type, "nodeId" in applied.command ? applied.command.nodeId : undefined, applied.refusal !== undefined));
       try {
-        this.listener = new ClusterListener(identity.listenAddress, identity, this.handlers, this.channelEnvironment());
+        this.listener = new ClusterListener(identity.listenAddress, () => this.current ?? identity, this.handlers, this.channelEnvironment());
       } catch (error) {
         manager.stop();
         this.managerNode = undefined;
@@ -372,6 +367,10 @@ export class ClusterService implements ClusterRuntime {
       next = renewed.identity;
       rootSecretKey = renewed.rootSecretKey;
     }
+    if (next.role === this.current?.role) {
+      this.renewInPlace(next);
+      return;
+    }
     const wasManager = this.managerNode !== undefined;
     this.deactivate();
     if (next.role === "worker") {
@@ -380,6 +379,19 @@ export class ClusterService implements ClusterRuntime {
     }
     saveIdentity(dataDir, next, rootSecretKey);
     this.activate(next, rootSecretKey ?? loadRootKey(dataDir), { bootstrap: false, seeds: admission?.managers ?? [] });
+    this.context.logger.info("running with a new certificate", { role: next.role });
+  }
+
+  /**
+   * A renewal keeps the role: Raft and the listener keep running; new connections present the
+   * new certificate, open ones carry on under the old one until it expires.
+   */
+  private renewInPlace(next: LocalIdentity): void {
+    saveIdentity(this.context.config.dataDir, next);
+    this.current = next;
+    const certificate = verifyCertificate(next.certificate, { rootPublicKey: next.rootPublicKey, clusterId: next.clusterId, now: Date.now() });
+    this.renewAt = renewalTime(certificate.fields, this.random);
+    this.notifyIdentity();
     this.context.logger.info("running with a new certificate", { role: next.role });
   }
 
