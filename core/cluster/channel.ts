@@ -16,7 +16,7 @@ import type { ChannelHandler, ChannelPurpose, LocalIdentity } from "./contract.t
 const HELLO_KIND = "cluster.hello";
 const PURPOSES: readonly ChannelPurpose[] = ["raft", "join", "dispatcher", "api-forward"];
 
-/** What the listener and dialler need from the agent. */
+/** What the listener and dialler need from the agent (a subset of the channel's socket environment). */
 export interface ChannelEnvironment {
   metrics: MetricsRegistry;
   logger: Logger;
@@ -40,13 +40,9 @@ export class ClusterListener {
     private readonly handlers: ReadonlyMap<ChannelPurpose, ChannelHandler>,
     private readonly environment: ChannelEnvironment,
   ) {
-    const { host, port } = hostPort(listenAddress);
     this.listener = listenSecure({
-      host,
-      port,
-      metrics: environment.metrics,
-      logger: environment.logger,
-      revoked: environment.revoked,
+      ...hostPort(listenAddress),
+      ...environment,
       // Getters: the listener copies its credentials into every handshake it starts.
       credentials: {
         get clusterId() {
@@ -117,13 +113,9 @@ export async function dialCluster(
   environment: ChannelEnvironment,
   expectedPeerId?: string,
 ): Promise<SecureConnection> {
-  const { host, port } = hostPort(address);
   const connection = await dialSecure({
-    host,
-    port,
-    metrics: environment.metrics,
-    logger: environment.logger,
-    revoked: environment.revoked,
+    ...hostPort(address),
+    ...environment,
     credentials: {
       clusterId: identity.clusterId,
       rootPin: rootPinOf(identity.rootPublicKey),
