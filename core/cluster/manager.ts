@@ -207,7 +207,10 @@ export class ManagerNode implements ClusterManagerHandle {
       const stale = [...members].find((id) => !managers.has(id));
       if (stale === self) {
         const successor = voters.find((id) => id !== self && managers.has(id) && this.transport.isConnected(id));
-        if (successor) this.transferLeadership(successor);
+        if (successor) {
+          this.options.logger.info("demoted: handing leadership over before leaving raft", { to: successor });
+          this.transferLeadership(successor);
+        }
         return;
       }
       if (stale) {
