@@ -36,7 +36,14 @@ export function backdating(lifetimeMs: number): number {
 
 /** Serves one `join` connection (registered with the cluster listener). */
 export function serveJoin(connection: SecureConnection, options: JoinServerOptions): void {
+  // A peer that opens the exchange and says nothing does not hold the connection for long.
+  const idle = setTimeout(() => connection.close(), options.config.requestTimeoutMs);
+  let asked = false;
   connection.onMessage((frame) => {
+    clearTimeout(idle);
+    // One request per connection: anything after the first is ignored until the close.
+    if (asked) return;
+    asked = true;
     void answer(connection, frame, options).then((reply) => {
       connection.send(encodeJoinReply(reply));
       connection.close();

@@ -69,8 +69,15 @@ export class ClusterService implements ClusterRuntime {
     this.handlers.set("join", (connection) =>
       serveJoin(connection, { manager: () => this.managerNode, rootSecretKey: () => this.rootSecretKey, config, logger: context.logger }),
     );
-    this.handlers.set("raft", (connection) => (this.managerNode ? this.managerNode.transport.accept(connection) : connection.close()));
-    this.handlers.set("api-forward", (connection) => serveForwarded(connection, context.controlApi, context.logger));
+    // Raft and forwarded API writes are for managers only: a worker's certificate opens neither.
+    this.handlers.set("raft", (connection) => {
+      if (this.managerNode && this.isManagerPeer(connection)) this.managerNode.transport.accept(connection);
+      else connection.close();
+    });
+    this.handlers.set("api-forward", (connection) => {
+      if (this.isManagerPeer(connection)) serveForwarded(connection, context.controlApi, context.logger);
+      else connection.close();
+    });
   }
 
   // ---- ClusterRuntime ----
@@ -429,6 +436,18 @@ export class ClusterService implements ClusterRuntime {
       throw new ApiError(400, "invalid_address", `advertise address ${JSON.stringify(advertise)} is not one other nodes can dial`);
     }
     return { advertise, listen };
+  }
+
+  /** Whether the peer holds a manager certificate for a node the state lists as a manager. */
+  private isManagerPeer(connection: SecureConnection): boolean {
+    const { peer } = connection;
+    if (peer.kind !== "member" || peer.certificate.role !== "manager") {
+      this.context.logger.warn("manager-only connection refused", { remote: connection.remoteAddress, peer: peer.kind === "member" ? peer.certificate.nodeId : "joining" });
+      return false;
+    }
+    // A manager that joined moments ago may not be in this node's copy of the state yet.
+    const listed = this.managerNode?.state().nodes.get(peer.certificate.nodeId);
+    return listed === undefined || listed.role === "manager";
   }
 
   private channelEnvironment(): ChannelEnvironment {
