@@ -44,7 +44,10 @@ describe("cluster formation", () => {
     expect(parseJoinToken(tokens.worker).managers).toEqual([m1.address]);
     cluster.join(m2, tokens.manager);
     cluster.join(m3, tokens.manager);
+    const joinStarted = performance.now();
     cluster.join(w1, tokens.worker);
+    await waitFor(async () => (await fetch(`${w1.agent.healthUrl}/readyz`)).status === 200, { timeoutMs: 30_000, intervalMs: 20, what: "w1 ready after join" });
+    console.log(`join to ready: worker /readyz 200 ${(performance.now() - joinStarted).toFixed(0)} ms after "shoal join" started`);
     await cluster.waitForNodes(m1, (nodes) => nodes.length === 4 && nodes.filter((node) => node.managerStatus === "reachable").length === 2, "two reachable managers and a worker");
     const nodes = cluster.list(m1);
     expect(nodes.find((node) => node.hostname === "m1")?.managerStatus).toBe("leader");
