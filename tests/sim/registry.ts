@@ -63,6 +63,10 @@ export const simulations: Record<string, SimulationEntry> = {
     description: "dispatcher sessions with default heartbeats: killed, cut-off and orphaned nodes marked down in time and ready when back, manager failover without false downs, keyrings current (default 8 nodes)",
     load: () => import("./dispatcher/simulate.ts"),
   },
+  "dispatcher-loss": {
+    description: "dispatcher sessions with 5% of all messages lost for 10 minutes: spurious downs are brief, every node ends ready with the current keyring (default 8 nodes)",
+    load: async () => ({ simulate: (await import("./dispatcher/simulate.ts")).simulateLoss }),
+  },
   "gossip-stall": {
     description: "Lifeguard: a node frozen for 5 probe intervals is suspected but never declared dead (default 30 nodes)",
     load: async () => ({ simulate: (await import("./gossip/simulate.ts")).simulateStall }),

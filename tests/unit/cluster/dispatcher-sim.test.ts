@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { runSeeds } from "../../kit/index.ts";
-import { simulate } from "../../sim/dispatcher/simulate.ts";
+import { simulate, simulateLoss } from "../../sim/dispatcher/simulate.ts";
 import { simulations } from "../../sim/registry.ts";
 
 describe("dispatcher session simulation", () => {
@@ -22,6 +22,21 @@ describe("dispatcher session simulation", () => {
     },
     60_000,
   );
+
+  test("5% message loss for ten minutes: any spurious down is brief and every node ends ready with the current keyring", () => {
+    let spuriousDowns = 0;
+    runSeeds({
+      name: "dispatcher-loss",
+      seeds: 10,
+      run: (seed) => {
+        const summary = simulateLoss(seed);
+        spuriousDowns += summary.spuriousDowns;
+        expect(summary.keyVersion).toBeGreaterThanOrEqual(10);
+      },
+    });
+    // The loss is heavy enough that whole heartbeat windows get lost: the recovery path runs.
+    expect(spuriousDowns).toBeGreaterThan(0);
+  }, 60_000);
 
   test("a run replays exactly from its seed", () => {
     expect(simulate(11)).toEqual(simulate(11));
