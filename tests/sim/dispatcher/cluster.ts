@@ -55,7 +55,7 @@ export interface StatusChange {
 export interface DispatcherCounters {
   proposals: number;
   proposalsLost: number;
-  failovers: number;
+  connectionsLost: number;
   keyringsInstalled: number;
   keyringsRejected: number;
 }
@@ -67,7 +67,7 @@ export class DispatcherCluster {
   readonly nodes = new Map<string, SimNode>();
   readonly records = new Map<string, SessionRecord>();
   readonly changes: StatusChange[] = [];
-  readonly counters: DispatcherCounters = { proposals: 0, proposalsLost: 0, failovers: 0, keyringsInstalled: 0, keyringsRejected: 0 };
+  readonly counters: DispatcherCounters = { proposals: 0, proposalsLost: 0, connectionsLost: 0, keyringsInstalled: 0, keyringsRejected: 0 };
   readonly managerIds: string[];
   readonly workerIds: string[];
   private readonly statuses = new Map<string, { status: NodeStatus; message: string }>();
@@ -235,7 +235,7 @@ export class DispatcherCluster {
 
   private lose(node: SimNode, address: string): void {
     node.dialled.delete(address);
-    this.counters.failovers++;
+    this.counters.connectionsLost++;
     this.runNodeActions(node, node.session.connectionLost(address, this.clock.now()));
   }
 

@@ -40,7 +40,7 @@ export interface DispatcherRunSummary {
   keyVersion: number;
   proposals: number;
   proposalsLost: number;
-  failovers: number;
+  connectionsLost: number;
   keyringsInstalled: number;
 }
 
@@ -112,10 +112,10 @@ export function simulate(seed: number, options: SimulateOptions = {}): Dispatche
     assert.equal(cluster.installedVersion(id), keyVersion, `${id} holds keyring ${cluster.installedVersion(id)}, not ${keyVersion}`);
   }
   assert.equal(cluster.counters.keyringsRejected, 0, "a keyring was rejected");
-  const { proposals, proposalsLost, failovers, keyringsInstalled } = cluster.counters;
+  const { proposals, proposalsLost, connectionsLost, keyringsInstalled } = cluster.counters;
   return {
     nodes: nodeCount, killedDownAfterMs, restartedReadyAfterMs, cutOffDownAfterMs, healedReadyAfterMs, orphanDownAfterMs,
-    keyVersion, proposals, proposalsLost, failovers, keyringsInstalled,
+    keyVersion, proposals, proposalsLost, connectionsLost, keyringsInstalled,
   };
 }
 
@@ -126,7 +126,7 @@ export interface DispatcherLossSummary {
   /** Times a live node was recorded `down` (every heartbeat of a window lost): allowed, but brief. */
   spuriousDowns: number;
   longestDownMs: number;
-  failovers: number;
+  connectionsLost: number;
   keyVersion: number;
 }
 
@@ -168,5 +168,5 @@ export function simulateLoss(seed: number, options: SimulateOptions = {}): Dispa
   }
   assert.equal(downSince.size, 0, "a node is still down");
   assert.ok(longestDownMs <= SPURIOUS_DOWN_MAX_MS, `a live node stayed down for ${longestDownMs} ms`);
-  return { nodes: nodeCount, loss: LOSS, spuriousDowns, longestDownMs, failovers: cluster.counters.failovers, keyVersion: cluster.keyVersion() };
+  return { nodes: nodeCount, loss: LOSS, spuriousDowns, longestDownMs, connectionsLost: cluster.counters.connectionsLost, keyVersion: cluster.keyVersion() };
 }
