@@ -23,7 +23,7 @@ import { sha256 } from "../secure/hash.ts";
 import { formatJoinToken, parseJoinToken } from "../secure/token.ts";
 import { ClusterListener, dialCluster, hostPort, type ChannelEnvironment } from "./channel.ts";
 import type { ClusterConfig } from "./config.ts";
-import type { ChannelHandler, ChannelPurpose, ClusterManagerHandle, ClusterNodeView, ClusterRuntime, LocalIdentity, NodeRole } from "./contract.ts";
+import type { AppliedCommand, ChannelHandler, ChannelPurpose, ClusterManagerHandle, ClusterNodeView, ClusterRuntime, LocalIdentity, NodeRole } from "./contract.ts";
 import { forceNewCluster } from "./force-new-cluster.ts";
 import { forwardRequest, serveForwarded, type ForwardedReply, type ForwardedRequest } from "./forward.ts";
 import { clusterFiles, forgetCluster, loadIdentity, loadRootKey, saveIdentity } from "./identity-store.ts";
@@ -118,7 +118,14 @@ export class ClusterService implements ClusterRuntime {
   async start(): Promise<void> {
     const { dataDir } = this.context.config;
     const identity = loadIdentity(dataDir);
-    if (identity) this.activate(identity, loadRootKey(dataDir), { bootstrap: false, seeds: [] });
+    try {
+      if (identity) this.activate(identity, loadRootKey(dataDir), { bootstrap: false, seeds: [] });
+    } catch (error) {
+      // An expired certificate (a node offline past its lifetime) is not fatal to the agent: it
+      // runs standalone until it joins again.
+      this.deactivate();
+      this.context.logger.error('the stored cluster identity cannot be used; join again with "shoal join <token>"', { error: describeError(error) });
+    }
     this.maintenance = setInterval(() => {
       this.serialized(() => this.maintain()).catch((error) => this.context.logger.warn("certificate or role maintenance failed; retrying", { error: describeError(error) }));
     }, this.config.maintenanceIntervalMs);
@@ -155,9 +162,10 @@ export class ClusterService implements ClusterRuntime {
         rootPublicKey: root.publicKey, managerAddresses: [advertise], address: advertise, listenAddress: listen,
       };
       const secrets = { manager: nacl.randomBytes(JOIN_SECRET_BYTES), worker: nacl.randomBytes(JOIN_SECRET_BYTES) };
+      forgetCluster(this.context.config.dataDir);
       saveIdentity(this.context.config.dataDir, identity, root.secretKey);
       try {
-        const manager = this.activate(identity, root.secretKey, { bootstrap: true, seeds: [] });
+        const manager = this.requireStarted(this.activate(identity, root.secretKey, { bootstrap: true, seeds: [] }));
         await waitFor(() => manager.isLeader(), this.config.requestTimeoutMs, "the new cluster did not elect this node");
         await manager.propose({
           type: "clusterInit",
@@ -200,6 +208,8 @@ export class ClusterService implements ClusterRuntime {
         const code = error instanceof ShoalError ? error.code : "join_failed";
         throw new ApiError(code === "managers_unreachable" ? 502 : 400, code, describeError(error));
       }
+      // Whatever an unusable earlier identity left behind (an old Raft store) must not mix with the new one.
+      forgetCluster(this.context.config.dataDir);
       saveIdentity(this.context.config.dataDir, admission.identity, admission.rootSecretKey);
       this.activate(admission.identity, admission.rootSecretKey, { bootstrap: false, seeds: admission.managers });
       this.context.logger.info("joined the cluster", { clusterId: admission.identity.clusterId, role: admission.identity.role });
@@ -283,7 +293,8 @@ export class ClusterService implements ClusterRuntime {
 
   // ---- internals ----
 
-  private activate(identity: LocalIdentity, rootSecretKey: Uint8Array | undefined, start: { bootstrap: boolean; seeds: readonly RaftPeer[] }): ManagerNode {
+  /** Runs as `identity`: a manager starts Raft and the listener (and is returned); a worker only records it. */
+  private activate(identity: LocalIdentity, rootSecretKey: Uint8Array | undefined, start: { bootstrap: boolean; seeds: readonly RaftPeer[] }): ManagerNode | undefined {
     this.current = identity;
     this.rootSecretKey = rootSecretKey;
     const certificate = verifyCertificate(identity.certificate, { rootPublicKey: identity.rootPublicKey, clusterId: identity.clusterId, now: Date.now() });
@@ -295,7 +306,7 @@ export class ClusterService implements ClusterRuntime {
         dial: (address, peer) => this.dial("raft", address, peer), metrics: this.context.metrics, logger: this.context.logger,
       });
       this.managerNode = manager;
-      manager.onApplied((applied) => this.onApplied(applied.command.type, "nodeId" in applied.command ? applied.command.nodeId : undefined, applied.refusal !== undefined));
+      manager.onApplied((applied) => this.onApplied(applied));
       try {
         this.listener = new ClusterListener(identity.listenAddress, () => this.current ?? identity, this.handlers, this.channelEnvironment());
       } catch (error) {
@@ -306,7 +317,12 @@ export class ClusterService implements ClusterRuntime {
       manager.start();
     }
     this.notifyIdentity();
-    return manager as ManagerNode;
+    return manager;
+  }
+
+  private requireStarted(manager: ManagerNode | undefined): ManagerNode {
+    if (!manager) throw new ShoalError("internal", "a manager identity did not start a manager");
+    return manager;
   }
 
   private deactivate(): void {
@@ -319,23 +335,18 @@ export class ClusterService implements ClusterRuntime {
     this.renewAt = Infinity;
   }
 
-  /** Reacts to entries about this node: removal, demotion; closes revoked peers' connections. */
-  private onApplied(type: string, nodeId: string | undefined, refused: boolean): void {
-    if (refused) return;
-    const self = this.current?.nodeId;
+  /** Reacts to entries about this node (its removal) and closes removed peers' connections. */
+  private onApplied({ command, refusal }: AppliedCommand): void {
+    if (refusal || command.type !== "nodeRemove") return;
     // Only removals cut live connections: a renewal's own reply still travels on the old certificate's connection.
-    if (type === "nodeRemove") {
-      for (const serial of this.managerNode?.state().revokedSerials ?? []) this.listener?.closeSerial(serial);
-    }
-    if (nodeId !== self) return;
-    if (type === "nodeRemove") {
-      this.context.logger.warn("this node was removed from the cluster; leaving");
-      void this.serialized(async () => {
-        this.deactivate();
-        forgetCluster(this.context.config.dataDir);
-        this.notifyIdentity();
-      });
-    }
+    for (const serial of this.managerNode?.state().revokedSerials ?? []) this.listener?.closeSerial(serial);
+    if (command.nodeId !== this.current?.nodeId) return;
+    this.context.logger.warn("this node was removed from the cluster; leaving");
+    void this.serialized(async () => {
+      this.deactivate();
+      forgetCluster(this.context.config.dataDir);
+      this.notifyIdentity();
+    });
   }
 
   /** Periodic: renew the certificate when due, and follow a role change made by the managers. */
@@ -410,7 +421,7 @@ export class ClusterService implements ClusterRuntime {
     this.deactivate();
     const { index } = forceNewCluster(this.context.config.dataDir, identity.nodeId);
     this.context.logger.warn("forced a new one-manager cluster from the local state", { index });
-    const manager = this.activate(identity, rootSecretKey, { bootstrap: false, seeds: [] });
+    const manager = this.requireStarted(this.activate(identity, rootSecretKey, { bootstrap: false, seeds: [] }));
     await waitFor(() => manager.isLeader(), this.config.requestTimeoutMs, "the recovered cluster did not elect this node");
     const secrets = manager.state().joinTokens;
     return {
