@@ -3,8 +3,9 @@
  * its own data dir: three managers and three workers; every node `ready` in `node ls` and on
  * `/readyz` with gossip joined (time from `shoal join` to ready measured); a killed worker turns
  * `down` and, restarted, `ready`; kill -9 of the leader: a new leader (timed), its workers fail
- * over and writes continue; gossip keys rotated three times with every node still gossiping and
- * no packet dropped for an unknown key. Heartbeats run at 500 ms (down after 1.5 s) so the
+ * over and writes continue; gossip keys rotated three times while a worker is offline, then every
+ * node — that worker too, at once after its restart — gossiping with the newest keyring and no
+ * packet dropped for an unknown key. Heartbeats run at 500 ms (down after 1.5 s) so the
  * deadlines stay short; the steps share one cluster and run in order.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
@@ -121,7 +122,10 @@ describe("dispatcher sessions and gossip", () => {
     await waitForStatus(survivor, leaderName, "ready", `${leaderName} ready after restart`);
   }, 90_000);
 
-  test("gossip keys rotated three times: every node holds the newest keyring, gossips with all, and drops nothing for an unknown key", async () => {
+  test("gossip keys rotated three times, one worker offline throughout: every node, that worker too once back, holds the newest keyring, gossips with all and drops nothing for an unknown key", async () => {
+    const offline = node("w3");
+    offline.agent.process.kill("SIGKILL");
+    await offline.agent.exited;
     let leaderName = "";
     await waitFor(() => {
       const listed = node("m2").shoal("node", "ls", "--json");
@@ -135,9 +139,16 @@ describe("dispatcher sessions and gossip", () => {
       expect(manager.shoal("key", "rotate").exitCode).toBe(0);
       const target = startVersion + rotation;
       for (const member of nodes.values()) {
+        if (member === offline) continue;
         await waitFor(async () => (await control<GossipStatus>(member, "/v1/gossip")).keyringVersion >= target, { timeoutMs: 30_000, what: `${member.name} holding keyring ${target}` });
       }
     }
+    const latest = startVersion + 3;
+    const restartedAt = performance.now();
+    await cluster.restart(offline, { args: AGENT_ARGS });
+    await waitFor(async () => (await readyz(offline)).status === "ready", { timeoutMs: 20_000, intervalMs: 25, what: "w3 ready after missing three rotations" });
+    console.log(`worker offline across 3 rotations: restart -> /readyz ready (keyring ${latest}, gossip joined) in ${(performance.now() - restartedAt).toFixed(0)} ms`);
+    expect((await control<GossipStatus>(offline, "/v1/gossip")).keyringVersion).toBe(latest);
     for (const member of nodes.values()) {
       await waitFor(async () => (await control<GossipStatus>(member, "/v1/gossip")).liveMembers === 6, { timeoutMs: 15_000, what: `${member.name} gossiping with all six after the rotations` });
       expect(await metric(member, 'shoal_gossip_packets_dropped_total{reason="unknownKey"}')).toBe(0);

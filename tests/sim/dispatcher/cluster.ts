@@ -144,6 +144,7 @@ export class DispatcherCluster {
     return this.node(id).receiver.version();
   }
 
+  /** The node `id`; throws for an id the cluster does not have. */
   node(id: string): SimNode {
     const node = this.nodes.get(id);
     if (!node) throw new Error(`no node ${id}`);
