@@ -55,6 +55,7 @@ export class Agent {
   private readonly servers: RunningServer[] = [];
   private readonly started: Subsystem[] = [];
   private stopping: Promise<StopResult> | undefined;
+  private role: () => NodeInfo["role"] = () => "standalone";
 
   private constructor(
     private readonly options: AgentOptions,
@@ -151,6 +152,9 @@ export class Agent {
       metrics,
       readiness,
       controlApi,
+      setRole: (source) => {
+        this.role = source;
+      },
     };
   }
 
@@ -160,7 +164,7 @@ export class Agent {
       commit: versionInfo.commit,
       nodeId: this.nodeId,
       nodeName: this.options.config.nodeName,
-      role: "standalone",
+      role: this.role(),
     };
   }
 

@@ -5,6 +5,7 @@
  * reverse order, so a subsystem may rely on everything started before it.
  */
 import type { Hono } from "hono";
+import type { NodeInfo } from "../api/health.ts";
 import type { MetricsRegistry } from "../api/metrics.ts";
 import type { Logger } from "../common/log.ts";
 import type { AgentConfig } from "./config.ts";
@@ -24,6 +25,8 @@ export interface SubsystemContext {
   readiness: ReadinessRegistry;
   /** The control API app (served on the unix socket); mount routes under `/v1/<name>`. */
   controlApi: Hono;
+  /** Makes `source` the answer to "what role is this node" in `/v1/info` and `shoal status` (the cluster subsystem sets it). */
+  setRole(source: () => NodeInfo["role"]): void;
 }
 
 /** A part of the agent with a lifecycle. */

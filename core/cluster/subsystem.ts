@@ -26,6 +26,7 @@ export class ClusterSubsystemFactory implements SubsystemFactory, ClusterRuntime
     const service = new ClusterService(context, config);
     this.service = service;
     registerClusterRoutes(context.controlApi, service);
+    context.setRole(() => service.identity()?.role ?? "standalone");
     context.readiness.add("raft", () => {
       const manager = service.manager();
       if (!manager) return { ok: true, detail: service.identity() ? "worker: runs no Raft" : "not in a cluster" };

@@ -41,7 +41,8 @@ test("a manager is removed only after demotion", () => {
 });
 
 test("the demoted leader hands leadership over first, then runs on as a worker", async () => {
-  expect(await cluster.leaderSeenBy(a1)).toBe(cluster.list(a1).find((node) => node.hostname === "a1")?.id);
+  expect(await cluster.leaderSeenBy(a1)).toBe(cluster.list(a1).find((node) => node.hostname === "a1")?.id ?? "a1 not listed");
+  expect(a1.json<{ role: string }>("status").role).toBe("manager");
   expect(a1.shoal("node", "demote", "a1").exitCode).toBe(0);
   await waitFor(() => a1.agent.log().includes('msg="demoted: handing leadership over before leaving raft"'), { timeoutMs: 15_000, what: "leadership handed over" });
   await cluster.waitForNodes(a2, (nodes) => {
@@ -50,5 +51,6 @@ test("the demoted leader hands leadership over first, then runs on as a worker",
   }, "a1 a worker under a new leader", 30_000);
   await waitFor(() => !existsSync(join(a1.dataDir, "cluster", "root.key")) && !existsSync(join(a1.dataDir, "cluster", "raft")), { timeoutMs: 20_000, what: "a1 dropped its root key and raft store" });
   expect(a1.shoal("node", "ls").stderr).toContain("this node is a worker");
+  expect(a1.json<{ role: string }>("status").role).toBe("worker");
   expect(a2.shoal("node", "update", "a1", "--label-add", "was=leader").exitCode).toBe(0);
 }, 90_000);
