@@ -33,8 +33,26 @@ function labelsFrom(values: ParsedValues): Record<string, string> | undefined {
   return labels;
 }
 
-function printNode(node: ClusterNodeView, values: ParsedValues, context: CommandContext): void {
-  context.out(values.json === true ? JSON.stringify(node, null, 2) : formatNodeTable([node]));
+/** `node inspect` for humans: one field per line, labels included. */
+export function formatNodeDetails(node: ClusterNodeView): string {
+  const labels = Object.entries(node.labels).map(([key, value]) => `${key}=${value}`).join(", ");
+  const rows: [string, string][] = [
+    ["ID", node.id],
+    ["Hostname", node.hostname],
+    ["Role", node.managerStatus ? `${node.role} (${node.managerStatus})` : node.role],
+    ["Availability", node.availability],
+    ["Status", node.statusMessage ? `${node.status} (${node.statusMessage})` : node.status],
+    ["Address", node.address],
+    ["Labels", labels || "-"],
+    ["Certificate", node.certificateSerial],
+    ["Joined", new Date(node.joinedAt).toISOString()],
+  ];
+  return rows.map(([label, value]) => `${`${label}:`.padEnd(14)}${value}`).join("\n");
+}
+
+function printNode(node: ClusterNodeView, values: ParsedValues, context: CommandContext, details = false): void {
+  if (values.json === true) context.out(JSON.stringify(node, null, 2));
+  else context.out(details ? formatNodeDetails(node) : formatNodeTable([node]));
 }
 
 /** The `node` command. */
@@ -60,7 +78,7 @@ export const nodeCommand: Command = {
     }
     if (!ref) throw new UsageError(`node ${action} needs a node: id, id prefix or hostname`);
     const path = `/v1/nodes/${encodeURIComponent(ref)}`;
-    if (action === "inspect") printNode(await agentRequest(values, context, "GET", path), values, context);
+    if (action === "inspect") printNode(await agentRequest(values, context, "GET", path), values, context, true);
     if (action === "promote" || action === "demote") printNode(await agentRequest(values, context, "POST", `${path}/${action}`, {}), values, context);
     if (action === "rm") {
       await agentRequest(values, context, "DELETE", `${path}${values.force === true ? "?force=true" : ""}`);

@@ -92,6 +92,15 @@ describe("cluster state", () => {
     second.machine.close();
   });
 
+  test("rotating a role's join token replaces that role's secret only", () => {
+    const rotated = { nonce: new Uint8Array(24).fill(7), sealed: new Uint8Array(48).fill(8) };
+    const { machine, refusals } = applied([init, { type: "joinTokenRotate", role: "worker", secret: rotated }]);
+    expect(refusals).toEqual([undefined, undefined]);
+    expect(machine.state().joinTokens.worker).toEqual(rotated);
+    expect(machine.state().joinTokens.manager).toEqual(sealed());
+    machine.close();
+  });
+
   test("a node whose certificate was revoked cannot be added back under that serial", () => {
     const { refusals, machine } = applied([init, { type: "nodeAdd", node: node("w1") }, { type: "nodeRemove", nodeId: "w1" }, { type: "nodeAdd", node: node("w1") }]);
     expect(refusals).toEqual([undefined, undefined, undefined, "certificate_revoked"]);
