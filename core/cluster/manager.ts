@@ -188,6 +188,10 @@ export class ManagerNode implements ClusterManagerHandle {
       for (const listener of this.leadershipListeners) listener(leading);
     }
     if (!leading || this.state().clusterId === "") return;
+    // A new leader holds every committed entry but may not have applied them all yet: acting on a
+    // stale state could remove a manager the state has just added.
+    const { applied, commit } = this.replica.status();
+    if (applied < commit) return;
     for (const entry of this.keyManager.tick(Date.now())) this.proposeQuietly({ type: "gossipKey", entry });
     if (!this.changing) void this.reconcileMembership();
   }
