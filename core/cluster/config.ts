@@ -16,6 +16,8 @@ export interface ClusterConfig {
    * asks a manager whether it was promoted. Default 5 s.
    */
   maintenanceIntervalMs: number;
+  /** How long a follower waits for a leader to be known before refusing a request it must forward. Default 3 s. */
+  leaderWaitMs: number;
   /** How long a join, renewal or forwarded API request may take before it fails. Default 10 s. */
   requestTimeoutMs: number;
   /** Gossip key rotation (`keyrotation/config.ts`). */
@@ -28,6 +30,7 @@ export function clusterConfig(overrides: Partial<Omit<ClusterConfig, "keyRotatio
     certificateLifetimeMs: overrides.certificateLifetimeMs ?? 90 * 24 * 60 * 60 * 1000,
     reconcileIntervalMs: overrides.reconcileIntervalMs ?? 250,
     maintenanceIntervalMs: overrides.maintenanceIntervalMs ?? 5000,
+    leaderWaitMs: overrides.leaderWaitMs ?? 3000,
     requestTimeoutMs: overrides.requestTimeoutMs ?? 10_000,
     keyRotation: keyRotationConfig(overrides.keyRotation),
   };

@@ -11,6 +11,7 @@
  */
 import { hostname as osHostname, networkInterfaces } from "node:os";
 import { rmSync } from "node:fs";
+import { createServer } from "node:net";
 import nacl from "tweetnacl";
 import { ApiError } from "../api/errors.ts";
 import { parseHostPort } from "../agent/address.ts";
@@ -198,6 +199,8 @@ export class ClusterService implements ClusterRuntime {
         throw new ApiError(400, "token_invalid", describeError(error));
       }
       const { advertise, listen } = this.addresses(options);
+      // A manager must be able to listen; find out before the cluster lists it.
+      if (token.role === "manager") await assertBindable(listen);
       let admission: Admission;
       try {
         admission = await joinCluster(token, {
@@ -277,9 +280,14 @@ export class ClusterService implements ClusterRuntime {
     return { manager: this.managerNode, rootSecretKey: this.rootSecretKey };
   }
 
-  /** Sends a request to the leader over `api-forward`; undefined while no leader is known. */
+  /**
+   * Sends a request to the leader over `api-forward`. A node that just started or lost its leader
+   * waits up to `leaderWaitMs` for one; undefined when none is known by then.
+   */
   async forwardToLeader(request: ForwardedRequest): Promise<ForwardedReply | undefined> {
     const { manager } = this.requireManager();
+    const known = () => manager.state().nodes.has(manager.leaderId());
+    await waitFor(known, this.config.leaderWaitMs, "no leader").catch(() => {});
     const leader = manager.leaderId();
     const address = manager.state().nodes.get(leader)?.address;
     if (!leader || !address) return undefined;
@@ -484,6 +492,22 @@ function defaultAdvertise(host: string, port: number): string {
   const address = candidates[0]?.address;
   if (!address) throw new ApiError(400, "invalid_address", `no address to advertise on ${osHostname()}: pass --advertise-addr`);
   return `${address}:${port}`;
+}
+
+/** Throws a 400 naming the address when nothing can listen on it here. */
+async function assertBindable(address: string): Promise<void> {
+  const { host, port } = hostPort(address);
+  const probe = createServer();
+  try {
+    await new Promise<void>((resolve, reject) => {
+      probe.once("error", reject);
+      probe.listen(port, host, () => resolve());
+    });
+  } catch (error) {
+    throw new ApiError(400, "listen_failed", `cannot listen on ${address}: ${describeError(error)}; pick another --listen-addr`);
+  } finally {
+    probe.close();
+  }
 }
 
 async function waitFor(predicate: () => boolean, timeoutMs: number, failure: string): Promise<void> {

@@ -120,7 +120,7 @@ describe("cluster formation", () => {
     await cluster.waitForNodes(m1, (nodes) => nodes.filter((node) => node.managerStatus === "reachable").length === 2, "m3 back");
   }, 60_000);
 
-  test("wrong, truncated and rotated tokens are refused with a clear message and nothing written", async () => {
+  test("wrong, truncated and rotated tokens, and an address already in use, are refused with a clear message and nothing written", async () => {
     const joiner = await cluster.start("j1");
     const real = parseJoinToken(tokens.worker);
     const wrongSecret = formatJoinToken({ ...real, secret: nacl.randomBytes(32) });
@@ -136,6 +136,9 @@ describe("cluster formation", () => {
       expect(run.exitCode, what).not.toBe(0);
       expect(run.stderr, what).toMatch(message);
     }
+    const busyPort = joiner.shoal("join", tokens.manager, "--listen-addr", m1.address);
+    expect(busyPort.exitCode).not.toBe(0);
+    expect(busyPort.stderr).toContain(`cannot listen on ${m1.address}`);
     const rotated = m2.shoal("join-token", "worker", "--rotate", "-q");
     expect(rotated.exitCode).toBe(0);
     const stale = joiner.shoal("join", tokens.worker);
