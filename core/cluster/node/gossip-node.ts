@@ -7,7 +7,7 @@
  */
 import nacl from "tweetnacl";
 import type { MetricsRegistry } from "../../api/metrics.ts";
-import { encodeEnvelope } from "../../common/envelope.ts";
+import { decodeEnvelope, encodeEnvelope } from "../../common/envelope.ts";
 import { describeError } from "../../common/errors.ts";
 import type { Logger } from "../../common/log.ts";
 import { entropyRandom } from "../../common/random.ts";
@@ -22,6 +22,7 @@ import { type HostPort, joinHostPort } from "../../transport/udp.ts";
 import type { LocalIdentity } from "../contract.ts";
 
 const PROFILES = { lan: lanConfig, wan: wanConfig, local: localConfig } as const;
+const META_KIND = "cluster.gossipMeta";
 /** How often a node that has not reached any seed tries again. */
 const JOIN_RETRY_MS = 5_000;
 /** Longest a graceful leave may hold up shutdown. */
@@ -51,12 +52,35 @@ export interface GossipNodeOptions {
   logger: Logger;
 }
 
+/** One member as this node sees it, with the metadata it published (when readable). */
+export interface GossipMemberView {
+  /** Its node id. */
+  name: string;
+  /** Its gossip address. */
+  address: string;
+  state: string;
+  meta?: GossipNodeMeta;
+}
+
 /** Where gossip is, for `/readyz` and status. */
 export interface GossipNodeStatus {
   joined: boolean;
   /** Members alive or suspect, this node included. */
   liveMembers: number;
   address: string;
+  members: GossipMemberView[];
+}
+
+/** Reads a member's published metadata; undefined when it is not in our form (never throws). */
+export function decodeGossipMeta(bytes: Uint8Array): GossipNodeMeta | undefined {
+  try {
+    const body = decodeEnvelope(bytes, META_KIND, [1]).body as Record<string, unknown>;
+    const { role, hostname, address } = body ?? {};
+    if (typeof role !== "string" || typeof hostname !== "string" || typeof address !== "string") return undefined;
+    return { role: role.slice(0, 16), hostname: hostname.slice(0, 64), address: address.slice(0, 128) };
+  } catch {
+    return undefined;
+  }
 }
 
 /** A running gossip member. */
@@ -75,7 +99,7 @@ export class GossipNode {
     const { identity, bind } = options;
     const address = joinHostPort(bind);
     const meta: GossipNodeMeta = { role: identity.role, hostname: options.hostname, address: identity.address };
-    const config = PROFILES[options.profile]({ name: identity.nodeId, address, meta: encodeEnvelope("cluster.gossipMeta", 1, meta) });
+    const config = PROFILES[options.profile]({ name: identity.nodeId, address, meta: encodeEnvelope(META_KIND, 1, meta) });
     const core = new Membership(config, entropyRandom(), Date.now());
     const seal = new PacketSeal({ keyring: options.keyring, clusterId: identity.clusterId, senderId: identity.nodeId, epoch: Date.now(), randomBytes: nacl.randomBytes });
     let node: GossipNode | undefined;
@@ -91,8 +115,10 @@ export class GossipNode {
 
   /** Whether gossip has joined, and how many members it sees. */
   status(): GossipNodeStatus {
-    const live = this.shell.core.members().filter((member) => member.state === "alive" || member.state === "suspect").length;
-    return { joined: this.joined, liveMembers: live, address: this.shell.address };
+    const members = this.shell.core.members();
+    const live = members.filter((member) => member.state === "alive" || member.state === "suspect").length;
+    const views = members.map(({ name, address, state, meta }) => ({ name, address, state, ...withMeta(decodeGossipMeta(meta)) }));
+    return { joined: this.joined, liveMembers: live, address: this.shell.address, members: views };
   }
 
   /** Leaves gracefully (bounded), then closes the sockets. */
@@ -138,4 +164,8 @@ export class GossipNode {
       this.options.logger.info(`gossip member ${event.change}`, { member: event.member.name, address: event.member.address });
     }
   }
+}
+
+function withMeta(meta: GossipNodeMeta | undefined): { meta?: GossipNodeMeta } {
+  return meta === undefined ? {} : { meta };
 }

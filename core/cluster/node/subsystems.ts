@@ -142,7 +142,7 @@ class GossipSubsystem extends IdentityFollower {
     super(runtime);
     this.unsubscribeKeys = shared.onInstalled(() => void this.startGossip());
     context.readiness.add("gossip", () => this.readiness());
-    context.controlApi.get("/v1/gossip", (c) => c.json({ keyringVersion: shared.version, ...(this.gossip?.status() ?? { joined: false, liveMembers: 0, address: null }) }));
+    context.controlApi.get("/v1/gossip", (c) => c.json({ keyringVersion: shared.version, ...(this.gossip?.status() ?? { joined: false, liveMembers: 0, address: null, members: [] }) }));
   }
 
   override async stop(): Promise<void> {

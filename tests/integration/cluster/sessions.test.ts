@@ -26,6 +26,7 @@ interface GossipStatus {
   keyringVersion: number;
   joined: boolean;
   liveMembers: number;
+  members: { name: string; state: string; meta?: { role: string; hostname: string; address: string } }[];
 }
 
 async function control<T>(target: TestNode, path: string): Promise<T> {
@@ -79,6 +80,9 @@ describe("dispatcher sessions and gossip", () => {
       expect(checks).toEqual(expect.arrayContaining(["dispatcher", "gossip"]));
     }
     expect(await metric(node("w1"), "shoal_dispatcher_session_open")).toBe(1);
+    // Every member publishes its role, hostname and cluster address in its gossip metadata.
+    const seen = (await control<GossipStatus>(node("w3"), "/v1/gossip")).members.map((member) => member.meta);
+    expect(seen).toEqual(expect.arrayContaining([...nodes.values()].map((target) => ({ role: target.name.startsWith("m") ? "manager" : "worker", hostname: target.name, address: target.address }))));
   }, 90_000);
 
   test("a killed worker turns down after missed heartbeats and, restarted with its stored identity, ready", async () => {
