@@ -74,6 +74,11 @@ describe("dispatcher sessions and gossip", () => {
     console.log(`shoal join -> /readyz ready (session open, keyring held, gossip joined), ms: ${JSON.stringify(joinToReady)}`);
 
     await cluster.waitForNodes(node("m1"), (listed) => listed.length === 6 && listed.every((entry) => entry.status === "ready"), "six ready nodes in node ls");
+    const listed = cluster.list(node("m2"));
+    expect(listed.map(({ hostname, role, address, availability }) => ({ hostname, role, address, availability })).sort((a, b) => a.hostname.localeCompare(b.hostname))).toEqual(
+      [...nodes.values()].map((target) => ({ hostname: target.name, role: target.name.startsWith("m") ? "manager" : "worker", address: target.address, availability: "active" })),
+    );
+    expect(listed.filter((entry) => entry.role === "manager").map((entry) => entry.managerStatus).sort()).toEqual(["leader", "reachable", "reachable"]);
     for (const target of nodes.values()) {
       await waitFor(async () => (await control<GossipStatus>(target, "/v1/gossip")).liveMembers === 6, { timeoutMs: 15_000, what: `${target.name} gossiping with all six` });
       const checks = (await readyz(target)).checks.map((check) => check.name);
