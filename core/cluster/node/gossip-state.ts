@@ -31,10 +31,11 @@ export class SharedGossipState {
     for (const listener of this.listeners) listener(version);
   }
 
-  /** Forgets every key (the node left its cluster or entered another). */
+  /** Forgets every key and the seed (the node entered another cluster). */
   reset(): void {
     this.current = new Keyring();
     this.installedVersion = 0;
+    this.seed = undefined;
   }
 
   /** Calls `listener` after each install; returns an unsubscribe. */
