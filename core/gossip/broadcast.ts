@@ -58,6 +58,7 @@ export class BroadcastQueue {
    */
   take(overhead: number, limit: number, memberCount: number): Uint8Array[] {
     const taken: Uint8Array[] = [];
+    if (this.count === 0) return taken;
     const maxTransmits = retransmitLimit(this.retransmitMult, memberCount);
     let room = limit;
     const promoted: QueuedBroadcast[] = [];

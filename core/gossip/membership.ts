@@ -183,7 +183,9 @@ export class Membership {
       if (!this.leaving) deadline = Math.min(deadline, this.nextProbeAt);
     } else deadline = Math.min(deadline, this.probe.indirectSent ? this.probe.endsAt : this.probe.ackDeadline);
     for (const relay of this.relays.values()) deadline = Math.min(deadline, relay.deadline);
-    for (const suspicion of this.suspicions.values()) deadline = Math.min(deadline, suspicion.deadline);
+    for (const suspicion of this.suspicions.values()) {
+      deadline = Math.min(deadline, suspicion.lastCalled ? suspicion.deadline : suspicion.deadline - this.config.probeTimeout);
+    }
     if (this.join?.retryAt !== undefined) deadline = Math.min(deadline, this.join.retryAt);
     if (this.leaveDeadline !== undefined) deadline = Math.min(deadline, this.leaveDeadline);
     return deadline;
@@ -368,12 +370,12 @@ export class Membership {
         this.handleAlive(message, now);
         return;
       case "suspect":
-        this.correctStaleAccusation(from, message);
         this.handleSuspect(message, now);
+        this.answerStaleAccusation(from, message);
         return;
       case "dead":
-        this.correctStaleAccusation(from, message);
         this.handleDead(message, now);
+        this.answerStaleAccusation(from, message);
         return;
       case "user":
         this.delegate?.notifyMsg(message.data);
@@ -382,10 +384,11 @@ export class Membership {
   }
 
   /**
-   * A peer still gossips an accusation that a newer alive message already refuted: it missed the
-   * refutation, so send it straight back rather than let it declare a healthy member dead.
+   * A peer sent an accusation that a newer alive message has refuted (perhaps just now, by this
+   * very node): it may have missed the refutation, so send it straight back rather than let it
+   * declare a healthy member dead.
    */
-  private correctStaleAccusation(from: Address, message: SuspectMessage | DeadMessage): void {
+  private answerStaleAccusation(from: Address, message: SuspectMessage | DeadMessage): void {
     const member = this.table.get(message.name);
     if (member === undefined || member.state !== "alive" || message.incarnation >= member.incarnation) return;
     const alive: AliveMessage = { type: "alive", name: member.name, incarnation: member.incarnation, address: member.address, meta: member.meta };
@@ -503,13 +506,25 @@ export class Membership {
     }
   }
 
+  /**
+   * Declares expired suspicions dead. A probe timeout before that, the suspect gets a last call:
+   * the accusation sent straight to it, so a member that refuted (or never heard) answers directly
+   * even if gossip missed this node, without delaying the verdict on a member that is really gone.
+   */
   private expireSuspicions(now: number): void {
     for (const [name, suspicion] of this.suspicions) {
-      if (suspicion.deadline > now) continue;
-      this.suspicions.delete(name);
       const member = this.table.get(name);
-      if (member?.state !== "suspect") continue;
-      this.handleDead({ type: "dead", name, incarnation: member.incarnation, from: this.config.name }, now);
+      if (member?.state !== "suspect") {
+        this.suspicions.delete(name);
+        continue;
+      }
+      if (suspicion.deadline <= now) {
+        this.suspicions.delete(name);
+        this.handleDead({ type: "dead", name, incarnation: member.incarnation, from: this.config.name }, now);
+      } else if (!suspicion.lastCalled && suspicion.deadline - this.config.probeTimeout <= now) {
+        suspicion.lastCalled = true;
+        this.sendPacket(member.address, [encodeMessage({ type: "suspect", name, incarnation: member.incarnation, from: this.config.name })]);
+      }
     }
   }
 
@@ -658,13 +673,19 @@ export class Membership {
   // ---- dissemination --------------------------------------------------------------------------
 
   private gossip(now: number): void {
+    if (this.probeOrder.length === 0) return;
+    const room = this.config.maxPacketBytes - PACKET_OVERHEAD;
+    // Most rounds have nothing to say: find that out before drawing any targets.
+    let messages = this.piggyback(room);
+    if (messages.length === 0) return;
     const gossipToTheDead = this.config.gossipToTheDeadTime;
     const targets = this.randomMembers(this.config.gossipNodes, (member) =>
       member.state === "alive" || member.state === "suspect" || now - member.stateChangedAt < gossipToTheDead);
     for (const target of targets) {
-      const messages = this.piggyback(this.config.maxPacketBytes - PACKET_OVERHEAD);
+      if (messages.length === 0) messages = this.piggyback(room);
       if (messages.length === 0) return;
       this.emitPacket(target.address, messages);
+      messages = [];
     }
   }
 
@@ -798,15 +819,21 @@ export class Membership {
     return this.liveCount() - 1;
   }
 
-  /** Up to `count` distinct random other members passing `accept`, found by random draws (memberlist's kRandomNodes). */
+  /**
+   * Up to `count` distinct random other members passing `accept`: random draws first (cheap in a
+   * large cluster), then a scan from a random point, so a small cluster never comes up short.
+   */
   private randomMembers(count: number, accept: (member: Member) => boolean): Member[] {
     const chosen: Member[] = [];
     const size = this.probeOrder.length;
-    for (let draws = 0; draws < 3 * size && chosen.length < count; draws++) {
-      const member = this.table.get(this.probeOrder[this.random.int(size)] as MemberName);
-      if (member === undefined || !accept(member) || chosen.includes(member)) continue;
-      chosen.push(member);
-    }
+    if (size === 0) return chosen;
+    const consider = (index: number) => {
+      const member = this.table.get(this.probeOrder[index % size] as MemberName);
+      if (member !== undefined && accept(member) && !chosen.includes(member)) chosen.push(member);
+    };
+    for (let draws = 0; draws < 2 * count && chosen.length < count; draws++) consider(this.random.int(size));
+    const start = this.random.int(size);
+    for (let offset = 0; offset < size && chosen.length < count; offset++) consider(start + offset);
     return chosen;
   }
 

@@ -32,6 +32,8 @@ export function expectedConfirmations(suspicionMult: number, memberCount: number
 export class Suspicion {
   private readonly confirmedBy = new Set<MemberName>();
   private timeout: number;
+  /** Whether the suspect has been sent its last call before the verdict (see `Membership`). */
+  lastCalled = false;
 
   /**
    * `accuser` raised the suspicion at `startedAt`; `wanted` confirmations shrink the timeout
