@@ -54,6 +54,41 @@ describe("Membership", () => {
     expect(refutation).toMatchObject({ incarnation: 5 });
   });
 
+  test("a suspect gets a last call before the verdict, and its direct answer saves it", () => {
+    const run = (answer: boolean) => {
+      const a = new Membership(lanConfig({ name: "a", address: "a:1" }, { probeInterval: 60_000, gossipInterval: 60_000 }), new SeededRandom(4), 0);
+      for (const name of ["b", "c", "d"]) a.receive(`${name}:1`, packetOf({ type: "alive", name, incarnation: 1, address: `${name}:1`, meta: new Uint8Array() }), 0);
+      a.receive("c:1", packetOf({ type: "suspect", name: "b", incarnation: 1, from: "c" }), 0);
+      a.ready();
+      let lastCallAt: number | undefined;
+      for (let now = 0; a.member("b")?.state === "suspect" && now < 2_000_000; now = a.nextDeadline()) {
+        a.tick(now);
+        for (const packet of a.ready().packets) {
+          const call = decodePacket(packet.bytes).find((message) => message.type === "suspect" && message.name === "b");
+          if (packet.to !== "b:1" || call === undefined) continue;
+          lastCallAt = now;
+          if (answer) a.receive("b:1", packetOf({ type: "alive", name: "b", incarnation: 2, address: "b:1", meta: new Uint8Array() }), now);
+        }
+      }
+      return { lastCallAt, state: a.member("b")?.state, deadAt: a.member("b")?.stateChangedAt };
+    };
+    const saved = run(true);
+    expect(saved.lastCallAt).toBeDefined();
+    expect(saved.state).toBe("alive");
+    const gone = run(false);
+    expect(gone.state).toBe("dead");
+    expect(gone.deadAt! - gone.lastCallAt!).toBe(500);
+  });
+
+  test("answers an accusation it has already refuted straight to the sender", () => {
+    const a = node("a");
+    a.receive("b:7371", packetOf({ type: "suspect", name: "a", incarnation: 1, from: "b" }), 0);
+    a.ready();
+    a.receive("c:7371", packetOf({ type: "suspect", name: "a", incarnation: 1, from: "b" }), 5);
+    const answers = a.ready().packets.filter((packet) => packet.to === "c:7371").flatMap((packet) => decodePacket(packet.bytes));
+    expect(answers).toContainEqual(expect.objectContaining({ type: "alive", name: "a", incarnation: 2 }));
+  });
+
   test("ignores stale news: an older incarnation cannot suspect or kill a member", () => {
     const a = node("a");
     a.receive("b:7371", packetOf({ type: "alive", name: "b", incarnation: 5, address: "b:7371", meta: new Uint8Array() }), 0);
