@@ -23,7 +23,8 @@ import { decodeLabels, labelKey } from "./codec.ts";
 import type { ClusterNodeView, NodeAvailability, NodeRole } from "./contract.ts";
 import { FORWARDED_HEADER } from "./forward.ts";
 import { quorumLossReason } from "./quorum.ts";
-import type { AddressOptions, ClusterService } from "./service.ts";
+import type { AddressOptions } from "./addresses.ts";
+import type { ClusterService } from "./service.ts";
 
 /** Mounts the cluster routes on the control app. */
 export function registerClusterRoutes(app: Hono, service: ClusterService): void {

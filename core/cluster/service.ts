@@ -9,37 +9,30 @@
  * - Everyone: renews its certificate at `renewalTime`; on restart, resumes from the stored
  *   identity without a token.
  */
-import { hostname as osHostname, networkInterfaces } from "node:os";
 import { rmSync } from "node:fs";
-import { createServer } from "node:net";
 import nacl from "tweetnacl";
 import { ApiError } from "../api/errors.ts";
-import { parseHostPort } from "../agent/address.ts";
 import type { SubsystemContext } from "../agent/subsystem.ts";
 import { describeError, ShoalError } from "../common/errors.ts";
 import { entropyRandom } from "../common/random.ts";
-import { encodeCertificate, issueCertificate, renewalTime, verifyCertificate } from "../secure/certificate.ts";
+import { renewalTime, verifyCertificate } from "../secure/certificate.ts";
 import type { SecureConnection } from "../secure/channel/index.ts";
 import { sha256 } from "../secure/hash.ts";
 import { formatJoinToken, parseJoinToken } from "../secure/token.ts";
-import { ClusterListener, dialCluster, hostPort, type ChannelEnvironment } from "./channel.ts";
+import { assertBindable, resolveAddresses, type AddressOptions } from "./addresses.ts";
+import { ClusterListener, dialCluster, type ChannelEnvironment } from "./channel.ts";
 import type { ClusterConfig } from "./config.ts";
 import type { AppliedCommand, ChannelHandler, ChannelPurpose, ClusterManagerHandle, ClusterNodeView, ClusterRuntime, LocalIdentity, NodeRole } from "./contract.ts";
 import { forceNewCluster } from "./force-new-cluster.ts";
+import { foundCluster } from "./founding.ts";
 import { forwardRequest, serveForwarded, type ForwardedReply, type ForwardedRequest } from "./forward.ts";
 import { clusterFiles, forgetCluster, loadIdentity, loadRootKey, saveIdentity } from "./identity-store.ts";
 import { joinCluster, renewCertificate, type Admission } from "./join-client.ts";
 import type { RaftPeer } from "./join-messages.ts";
 import { JOIN_SECRET_BYTES, openJoinSecret, sealJoinSecret } from "./join-secret.ts";
-import { backdating, serveJoin } from "./join-server.ts";
+import { serveJoin } from "./join-server.ts";
 import { ManagerNode } from "./manager.ts";
 import { managersOf } from "./state.ts";
-
-/** Addresses chosen by `init` or `join` (each defaults to the agent config's). */
-export interface AddressOptions {
-  advertiseAddr?: string;
-  listenAddr?: string;
-}
 
 /** What `init` prints. */
 export interface InitResult {
@@ -145,44 +138,24 @@ export class ClusterService implements ClusterRuntime {
     return this.serialized(async () => {
       if (options.forceNewCluster) return this.recoverQuorum();
       if (this.current) throw new ApiError(409, "already_in_cluster", `this node is already in cluster ${this.current.clusterId}; run "shoal leave" first`);
-      const { advertise, listen } = this.addresses(options);
-      const root = nacl.sign.keyPair();
-      const signing = nacl.sign.keyPair();
-      const box = nacl.box.keyPair();
-      const clusterId = hex(nacl.randomBytes(16));
-      const nodeId = this.context.nodeId;
-      const now = Date.now();
-      const serial = hex(nacl.randomBytes(16));
-      const certificate = issueCertificate(
-        { clusterId, nodeId, role: "manager", signingKey: signing.publicKey, boxKey: box.publicKey, serial, notBefore: now - backdating(this.config.certificateLifetimeMs), notAfter: now + this.config.certificateLifetimeMs },
-        root.secretKey,
-      );
-      const identity: LocalIdentity = {
-        nodeId, clusterId, role: "manager", certificate: encodeCertificate(certificate),
-        signingSecretKey: signing.secretKey, boxPublicKey: box.publicKey, boxSecretKey: box.secretKey,
-        rootPublicKey: root.publicKey, managerAddresses: [advertise], address: advertise, listenAddress: listen,
-      };
-      const secrets = { manager: nacl.randomBytes(JOIN_SECRET_BYTES), worker: nacl.randomBytes(JOIN_SECRET_BYTES) };
+      const { advertise, listen } = resolveAddresses(options, this.context.config);
+      const founding = foundCluster({
+        nodeId: this.context.nodeId, hostname: this.context.config.nodeName, address: advertise, listenAddress: listen,
+        certificateLifetimeMs: this.config.certificateLifetimeMs, now: Date.now(),
+      });
+      const { identity, rootSecretKey, secrets } = founding;
       forgetCluster(this.context.config.dataDir);
-      saveIdentity(this.context.config.dataDir, identity, root.secretKey);
+      saveIdentity(this.context.config.dataDir, identity, rootSecretKey);
       try {
-        const manager = this.requireStarted(this.activate(identity, root.secretKey, { bootstrap: true, seeds: [] }));
+        const manager = this.requireStarted(this.activate(identity, rootSecretKey, { bootstrap: true, seeds: [] }));
         await waitFor(() => manager.isLeader(), this.config.requestTimeoutMs, "the new cluster did not elect this node");
-        await manager.propose({
-          type: "clusterInit",
-          clusterId,
-          rootPublicKey: root.publicKey,
-          joinTokens: { manager: sealJoinSecret(secrets.manager, root.secretKey, nacl.randomBytes), worker: sealJoinSecret(secrets.worker, root.secretKey, nacl.randomBytes) },
-          node: {
-            id: nodeId, hostname: this.context.config.nodeName, role: "manager", availability: "active", labels: {}, status: "ready", statusMessage: "",
-            address: advertise, certificateSerial: serial, signingPublicKey: signing.publicKey, boxPublicKey: box.publicKey, joinedAt: now, statusChangedAt: now,
-          },
-        });
+        await manager.propose(founding.command);
       } catch (error) {
         this.deactivate();
         forgetCluster(this.context.config.dataDir);
         throw error;
       }
+      const { clusterId, nodeId } = identity;
       this.context.logger.info("cluster initialised", { clusterId, nodeId, address: advertise });
       return { clusterId, nodeId, tokens: { manager: this.tokenFor("manager", secrets.manager), worker: this.tokenFor("worker", secrets.worker) } };
     });
@@ -198,7 +171,7 @@ export class ClusterService implements ClusterRuntime {
       } catch (error) {
         throw new ApiError(400, "token_invalid", describeError(error));
       }
-      const { advertise, listen } = this.addresses(options);
+      const { advertise, listen } = resolveAddresses(options, this.context.config);
       // A manager must be able to listen; find out before the cluster lists it.
       if (token.role === "manager") await assertBindable(listen);
       let admission: Admission;
@@ -446,17 +419,6 @@ export class ClusterService implements ClusterRuntime {
     return formatJoinToken({ rootPin: sha256(identity.rootPublicKey), role, secret, managers: managers.length > 0 ? managers.slice(0, 16) : [identity.address] });
   }
 
-  private addresses(options: AddressOptions): { advertise: string; listen: string } {
-    const listen = options.listenAddr ?? this.context.config.listenAddr;
-    const listenParsed = hostPort(listen);
-    const advertise = options.advertiseAddr ?? (this.context.config.advertiseAddr || defaultAdvertise(listenParsed.host, listenParsed.port));
-    const parsed = parseHostPort(advertise);
-    if ("error" in parsed || parsed.host === "0.0.0.0" || parsed.host === "::" || parsed.port === 0) {
-      throw new ApiError(400, "invalid_address", `advertise address ${JSON.stringify(advertise)} is not one other nodes can dial`);
-    }
-    return { advertise, listen };
-  }
-
   /** Whether the peer holds a manager certificate for a node the state lists as a manager. */
   private isManagerPeer(connection: SecureConnection): boolean {
     const { peer } = connection;
@@ -485,41 +447,12 @@ export class ClusterService implements ClusterRuntime {
   }
 }
 
-/** The address to advertise when only a wildcard listen address is configured: the first non-internal IPv4. */
-function defaultAdvertise(host: string, port: number): string {
-  if (host !== "0.0.0.0" && host !== "::") return `${host}:${port}`;
-  const candidates = Object.values(networkInterfaces()).flat().filter((entry) => entry && entry.family === "IPv4" && !entry.internal);
-  const address = candidates[0]?.address;
-  if (!address) throw new ApiError(400, "invalid_address", `no address to advertise on ${osHostname()}: pass --advertise-addr`);
-  return `${address}:${port}`;
-}
-
-/** Throws a 400 naming the address when nothing can listen on it here. */
-async function assertBindable(address: string): Promise<void> {
-  const { host, port } = hostPort(address);
-  const probe = createServer();
-  try {
-    await new Promise<void>((resolve, reject) => {
-      probe.once("error", reject);
-      probe.listen(port, host, () => resolve());
-    });
-  } catch (error) {
-    throw new ApiError(400, "listen_failed", `cannot listen on ${address}: ${describeError(error)}; pick another --listen-addr`);
-  } finally {
-    probe.close();
-  }
-}
-
 async function waitFor(predicate: () => boolean, timeoutMs: number, failure: string): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!predicate()) {
     if (Date.now() > deadline) throw new ShoalError("timeout", `${failure} within ${timeoutMs} ms`);
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
-}
-
-function hex(bytes: Uint8Array): string {
-  return Buffer.from(bytes).toString("hex");
 }
 
 function sameList(a: readonly string[], b: readonly string[]): boolean {
