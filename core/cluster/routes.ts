@@ -12,8 +12,9 @@
  *   POST   /v1/nodes/:ref/promote | demote
  *   DELETE /v1/nodes/:ref?force=true
  *
- * On a follower manager, writes and `node ls` go to the leader (`forward.ts`); init, join and
- * leave are about this node and always run here.
+ * On a follower manager, writes and node reads go to the leader (`forward.ts`), whose view of
+ * which managers are reachable is the one that counts; init, join, leave and join-token are
+ * about this node (or read the replicated state only) and run here.
  */
 import type { Context, Hono, Next } from "hono";
 import { expectObject, readJsonBody } from "../api/body.ts";
@@ -62,7 +63,7 @@ export function registerClusterRoutes(app: Hono, service: ClusterService): void 
   app.post("/v1/cluster/key/rotate", leaderOnly, async (c) => c.json(await service.rotateGossipKey()));
 
   app.get("/v1/nodes", leaderOnly, (c) => c.json(service.nodes().map(nodeJson)));
-  app.get("/v1/nodes/:ref", (c) => c.json(nodeJson(findNode(service, c.req.param("ref") ?? ""))));
+  app.get("/v1/nodes/:ref", leaderOnly, (c) => c.json(nodeJson(findNode(service, c.req.param("ref") ?? ""))));
 
   app.post("/v1/nodes/:ref/update", leaderOnly, async (c) => {
     const node = findNode(service, c.req.param("ref") ?? "");
