@@ -7,11 +7,12 @@
  * The channel authenticates the sender, so an inbound message must name as `from` the node whose
  * certificate opened the connection, and be addressed to this node; anything else closes the
  * connection. While a peer is unreachable its messages are dropped (Raft retries) and it is
- * redialled with capped exponential backoff.
+ * redialled with capped, jittered exponential backoff.
  */
 import type { MetricsRegistry } from "../api/metrics.ts";
 import { describeError } from "../common/errors.ts";
 import type { Logger } from "../common/log.ts";
+import { entropyRandom, type Random } from "../common/random.ts";
 import type { Message, NodeId } from "../raft/types.ts";
 import type { SecureConnection } from "../secure/channel/index.ts";
 import type { ReplicaTransport } from "../store/replica.ts";
@@ -42,6 +43,8 @@ export interface SecureRaftTransportOptions {
   config?: Partial<SecureRaftTransportConfig>;
   metrics: MetricsRegistry;
   logger: Logger;
+  /** Source of redial jitter. Default: OS entropy. */
+  random?: Random;
 }
 
 interface PeerLink {
@@ -59,9 +62,11 @@ export class SecureRaftTransport implements ReplicaTransport {
   private readonly inbound = new Set<SecureConnection>();
   private closed = false;
   private readonly counters;
+  private readonly random: Random;
 
   constructor(private readonly options: SecureRaftTransportOptions) {
     this.config = { ...SECURE_RAFT_TRANSPORT_DEFAULTS, ...options.config };
+    this.random = options.random ?? entropyRandom();
     this.counters = {
       rejected: options.metrics.counter("shoal_raft_transport_frames_rejected_total", "Inbound raft frames rejected (the connection is closed).", ["reason"]),
       dropped: options.metrics.counter("shoal_raft_transport_messages_dropped_total", "Outbound raft messages dropped before sending.", ["reason"]),
@@ -170,7 +175,8 @@ export class SecureRaftTransport implements ReplicaTransport {
         link.dialing = false;
         link.failures++;
         const ceiling = Math.min(this.config.reconnectMaxMs, this.config.reconnectMinMs * 2 ** Math.min(link.failures - 1, 16));
-        link.retryAt = Date.now() + ceiling;
+        // Jitter in [ceiling/2, ceiling): managers that lost each other together do not redial in lockstep.
+        link.retryAt = Date.now() + ceiling / 2 + this.random.next() * (ceiling / 2);
         this.options.logger.debug("raft peer unreachable", { peer, address: link.address, error: describeError(error) });
         if (!this.closed) this.options.onUnreachable?.(peer);
       },
