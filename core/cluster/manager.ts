@@ -28,6 +28,7 @@ import type { AppliedCommand, ClusterCommand, ClusterManagerHandle, ClusterState
 import { clusterFiles } from "./identity-store.ts";
 import type { RaftPeer } from "./join-messages.ts";
 import { KeyManager } from "./keyrotation/index.ts";
+import { nextMembershipStep, type MembershipStep } from "./membership.ts";
 import { SecureRaftTransport } from "./raft-transport.ts";
 import { type ClusterApplyResult, ClusterStateMachine } from "./state-machine.ts";
 import { managersOf } from "./state.ts";
@@ -200,43 +201,54 @@ export class ManagerNode implements ClusterManagerHandle {
     this.propose(command).catch((error) => this.options.logger.debug("proposal not applied", { type: command.type, error: describeError(error) }));
   }
 
-  /** One membership step towards the state's managers (leader only). */
+  /** One membership step towards the state's managers (leader only); see `membership.ts`. */
   private async reconcileMembership(): Promise<void> {
-    const self = this.options.identity.nodeId;
-    const managers = new Set(managersOf(this.state()).map((node) => node.id));
     const { voters, learners } = this.conf();
-    const members = new Set([...voters, ...learners]);
+    const step = nextMembershipStep({
+      self: this.options.identity.nodeId,
+      managers: new Set(managersOf(this.state()).map((node) => node.id)),
+      voters,
+      learners,
+      reachable: (node) => this.transport.isConnected(node),
+    });
+    if (!step) return;
     this.changing = true;
     try {
-      const stale = [...members].find((id) => !managers.has(id));
-      if (stale === self) {
-        const successor = voters.find((id) => id !== self && managers.has(id) && this.transport.isConnected(id));
-        if (successor) {
-          this.options.logger.info("demoted: handing leadership over before leaving raft", { to: successor });
-          this.transferLeadership(successor);
-        }
-        return;
-      }
-      if (stale) {
-        await this.replica.changeMembership({ type: "removeNode", node: stale });
-        this.options.logger.info("manager removed from raft", { node: stale });
-        return;
-      }
-      const missing = [...managers].find((id) => !members.has(id));
-      if (missing) {
-        await this.replica.changeMembership({ type: "addLearner", node: missing });
-        this.options.logger.info("manager added to raft as a learner", { node: missing });
-        return;
-      }
-      const learner = learners.find((id) => managers.has(id));
-      if (learner) {
-        await this.replica.promote(learner);
-        this.options.logger.info("learner promoted to voter", { node: learner });
-      }
+      await this.takeStep(step);
     } catch (error) {
-      if (!(error instanceof ProposalDroppedError)) this.options.logger.debug("membership change not made yet", { error: describeError(error) });
+      if (!(error instanceof ProposalDroppedError)) this.options.logger.debug("membership change not made yet", { step: step.kind, error: describeError(error) });
     } finally {
       this.changing = false;
+    }
+  }
+
+  private async takeStep(step: MembershipStep): Promise<void> {
+    const { logger } = this.options;
+    switch (step.kind) {
+      case "transferLeadership":
+        logger.info("demoted: handing leadership over before leaving raft", { to: step.to });
+        this.transferLeadership(step.to);
+        return;
+      case "remove":
+        await this.replica.changeMembership({ type: "removeNode", node: step.node });
+        logger.info("manager removed from raft", { node: step.node });
+        return;
+      case "addLearner":
+        await this.replica.changeMembership({ type: "addLearner", node: step.node });
+        logger.info("manager added to raft as a learner", { node: step.node });
+        return;
+      case "promote":
+        for (const node of step.candidates) {
+          try {
+            await this.replica.promote(node);
+          } catch (error) {
+            // A learner still catching up (or down) must not hold back one that is ready.
+            if (error instanceof ProposalDroppedError && error.reason === "learner_lagging") continue;
+            throw error;
+          }
+          logger.info("learner promoted to voter", { node });
+          return;
+        }
     }
   }
 }
