@@ -92,6 +92,7 @@ export async function renewCertificate(
     try {
       connection = await dialCluster(identity, "join", address, { metrics: environment.metrics, logger: environment.logger, revoked: () => new Set() });
     } catch (error) {
+      throwIfRevoked(error, address);
       failures.push(`${address}: ${describeError(error)}`);
       continue;
     }
@@ -101,12 +102,20 @@ export async function renewCertificate(
       if (!reply.ok) throw new ShoalError(reply.code, `renewal refused by ${address}: ${reply.message}`);
       return admission(reply, identity, identity.signingSecretKey, { publicKey: identity.boxPublicKey, secretKey: identity.boxSecretKey });
     } catch (error) {
+      throwIfRevoked(error, address);
       failures.push(`${address}: ${describeError(error)}`);
     } finally {
       connection.close();
     }
   }
   throw new ShoalError("managers_unreachable", `no manager renewed the certificate: ${failures.join("; ")}`);
+}
+
+/** A manager that refuses this node's certificate as revoked speaks for the whole cluster. */
+function throwIfRevoked(error: unknown, address: string): void {
+  if (error instanceof ShoalError && error.context.reason === "revoked") {
+    throw new ShoalError("certificate_revoked", `${address} refused this node's certificate as revoked: the node was removed from the cluster`);
+  }
 }
 
 function admission(reply: Extract<JoinReply, { ok: true }>, environment: { address: string; listenAddress: string }, signingSecretKey: Uint8Array, box: nacl.BoxKeyPair): Admission {

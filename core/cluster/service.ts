@@ -347,7 +347,20 @@ export class ClusterService implements ClusterRuntime {
     }
     const due = Date.now() >= this.renewAt;
     if (!manager || due) {
-      const renewed = await renewCertificate(identity, { timeoutMs: this.config.requestTimeoutMs, metrics: this.context.metrics, logger: this.context.logger }, due ? undefined : identity.role);
+      let renewed;
+      try {
+        renewed = await renewCertificate(identity, { timeoutMs: this.config.requestTimeoutMs, metrics: this.context.metrics, logger: this.context.logger }, due ? undefined : identity.role);
+      } catch (error) {
+        // A worker learns of its removal only this way (it holds no state): it leaves by itself.
+        if (!manager && error instanceof ShoalError && error.code === "certificate_revoked") {
+          this.context.logger.warn('this node was removed from the cluster; leaving (join again with "shoal join <token>")', { error: error.message });
+          this.deactivate();
+          forgetCluster(this.context.config.dataDir);
+          this.notifyIdentity();
+          return;
+        }
+        throw error;
+      }
       if (renewed === "unchanged") return;
       this.context.logger.info("certificate renewed", { role: renewed.identity.role, due });
       await this.switchRole(renewed.identity, renewed);

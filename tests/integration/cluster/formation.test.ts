@@ -150,7 +150,7 @@ describe("cluster formation", () => {
     expect(cluster.list(m1).find((node) => node.hostname === "w1")).toBeDefined();
   }, 60_000);
 
-  test("a node removed with node rm cannot come back with its old certificate", async () => {
+  test("a node removed with node rm cannot come back with its old certificate, and leaves by itself", async () => {
     const joiner = cluster.nodes.get("j1") as TestNode;
     joiner.agent.process.kill("SIGKILL");
     await joiner.agent.exited;
@@ -166,6 +166,9 @@ describe("cluster formation", () => {
     }
     expect(refusals).toBeGreaterThan(0);
     expect(cluster.list(m1).some((node) => node.hostname === "j1")).toBe(false);
+    // Holding no state, the worker learns of its removal from the refusal and leaves by itself.
+    await waitFor(() => !existsSync(join(joiner.dataDir, "cluster")), { timeoutMs: 20_000, what: "the removed worker forgetting its identity" });
+    expect(joiner.json<{ role: string }>("status").role).toBe("standalone");
   }, 60_000);
 
   test("init --force-new-cluster on the last manager standing recovers, keeping the state", async () => {
