@@ -2,13 +2,19 @@
  * Cluster formation with real processes on distinct loopback addresses, each with its own data
  * dir: init, manager joins (learner, then voter), a worker join, leader failover under kill -9
  * (timed), restart with the stored identity, token refusals leaving nothing behind, bad API
- * bodies, a removed node refused with its old certificate, and --force-new-cluster recovery.
+ * bodies, hostile join requests, a removed node refused with its old certificate, and
+ * --force-new-cluster recovery.
  * The steps share one cluster and run in order.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import nacl from "tweetnacl";
+import { MetricsRegistry } from "../../../core/api/metrics.ts";
+import { encodeHello, requestReply } from "../../../core/cluster/channel.ts";
+import { decodeJoinReply } from "../../../core/cluster/join-messages.ts";
+import { encodeEnvelope } from "../../../core/common/envelope.ts";
+import { dialSecure } from "../../../core/secure/channel/index.ts";
 import { formatJoinToken, parseJoinToken } from "../../../core/secure/token.ts";
 import { cleanup, TestCluster, waitFor, type TestNode } from "./harness.ts";
 
@@ -149,6 +155,21 @@ describe("cluster formation", () => {
     await cluster.waitForNodes(m1, (nodes) => nodes.some((node) => node.hostname === "j1"), "j1 listed");
     expect(cluster.list(m1).find((node) => node.hostname === "w1")).toBeDefined();
   }, 60_000);
+
+  test("hostile join requests get a refusal and leave the manager serving", async () => {
+    const [host, port] = m1.address.split(":") as [string, string];
+    const requests = [new Uint8Array([0xff, 0xfe]), encodeEnvelope("cluster.join.req", 1, { kind: "join", role: "worker", proof: new Uint8Array(64), nodeId: "../../etc" }), encodeEnvelope("cluster.join.req", 1, { kind: "renew" })];
+    const codes: string[] = [];
+    for (const request of requests) {
+      const connection = await dialSecure({ host, port: Number(port), metrics: new MetricsRegistry(), credentials: { rootPin: parseJoinToken(tokens.worker).rootPin } });
+      connection.send(encodeHello("join"));
+      const reply = decodeJoinReply(await requestReply(connection, request, 5_000));
+      codes.push(reply.ok ? "accepted" : reply.code);
+      connection.close();
+    }
+    expect(codes).toEqual(["invalid_request", "invalid_request", "certificate_required"]);
+    expect(m1.shoal("node", "ls").exitCode).toBe(0);
+  });
 
   test("a node removed with node rm cannot come back with its old certificate, and leaves by itself", async () => {
     const joiner = cluster.nodes.get("j1") as TestNode;
