@@ -1,9 +1,12 @@
 /**
  * Wire encoding of gossip messages: compound UDP packets and stream (TCP) payloads.
  *
- * A packet is the envelope `["gossip.packet", 1, [message, …]]`; a stream payload is
- * `["gossip.stream", 1, message]`. Each message is a CBOR array `[tag, …fields]`: positional
- * fields keep a packet small, so more broadcasts fit under `maxPacketBytes`.
+ * A packet is the CBOR array `[PACKET_FORMAT, message, …]`; a stream payload is
+ * `[STREAM_FORMAT, message]`. The leading small integer names what follows and its version (a
+ * new layout takes a new number), in one byte: most packets are a ping or an ack of a few dozen
+ * bytes, so a named envelope would cost a third of them. Each message is a CBOR array
+ * `[tag, …fields]`: positional fields keep a packet small, so more broadcasts fit under
+ * `maxPacketBytes`.
  *
  * Messages are encoded once (the broadcast queue keeps the bytes) and a packet is assembled by
  * concatenating them behind a CBOR array header, which is valid CBOR because items are
@@ -11,12 +14,13 @@
  * a packet is accepted whole or rejected with a `DecodeError`.
  */
 import { DecodeError } from "../common/errors.ts";
-import { decodeEnvelope, encodeCbor, encodeEnvelope } from "../common/envelope.ts";
+import { decodeCbor, encodeCbor } from "../common/envelope.ts";
 import type { MemberState, PacketMessage, PushPullMember, StreamMessage } from "./types.ts";
 
-const PACKET_KIND = "gossip.packet";
-const STREAM_KIND = "gossip.stream";
-const VERSION = 1;
+/** First item of a UDP packet: gossip packet, layout 1. */
+export const PACKET_FORMAT = 1;
+/** First item of a stream payload: gossip stream, layout 1. */
+export const STREAM_FORMAT = 2;
 
 const EMPTY = new Uint8Array(0);
 
@@ -26,19 +30,8 @@ export const MAX_NAME_LENGTH = 256;
 const TAG = { ping: 0, indirectPing: 1, ack: 2, nack: 3, alive: 4, suspect: 5, dead: 6, user: 7, pushPull: 8 } as const;
 const STATES: readonly MemberState[] = ["alive", "suspect", "dead", "left"];
 
-// `[kind, version, <array header>` — the envelope's fixed prefix, encoded once.
-const packetPrefix = (() => {
-  const kind = encodeCbor(PACKET_KIND);
-  const version = encodeCbor(VERSION);
-  const prefix = new Uint8Array(1 + kind.length + version.length);
-  prefix[0] = 0x83;
-  prefix.set(kind, 1);
-  prefix.set(version, 1 + kind.length);
-  return prefix;
-})();
-
-/** Most bytes a packet spends on framing besides its messages (the list header is at most 3 bytes). */
-export const PACKET_OVERHEAD = packetPrefix.length + 3;
+/** Most bytes a packet spends on framing besides its messages (array header and format). */
+export const PACKET_OVERHEAD = 4;
 
 /** Most bytes a user message adds around its data: list header, tag and byte-string header. */
 export const USER_MESSAGE_OVERHEAD = 7;
@@ -80,13 +73,13 @@ export function encodeMessage(message: PacketMessage): Uint8Array {
 
 /** Joins encoded messages into one packet. The caller keeps the total under `maxPacketBytes`. */
 export function assemblePacket(messages: readonly Uint8Array[]): Uint8Array {
-  const header = arrayHeader(messages.length);
-  let size = packetPrefix.length + header.length;
+  const header = arrayHeader(messages.length + 1);
+  let size = header.length + 1;
   for (const message of messages) size += message.length;
   const packet = new Uint8Array(size);
-  packet.set(packetPrefix, 0);
-  packet.set(header, packetPrefix.length);
-  let offset = packetPrefix.length + header.length;
+  packet.set(header, 0);
+  packet[header.length] = PACKET_FORMAT; // a CBOR integer below 24 is its own byte
+  let offset = header.length + 1;
   for (const message of messages) {
     packet.set(message, offset);
     offset += message.length;
@@ -96,13 +89,12 @@ export function assemblePacket(messages: readonly Uint8Array[]): Uint8Array {
 
 /** Encodes a stream payload. */
 export function encodeStream(message: StreamMessage): Uint8Array {
-  return encodeEnvelope(STREAM_KIND, VERSION, toArray(message));
+  return encodeCbor([STREAM_FORMAT, toArray(message)]);
 }
 
 /** Decodes and validates a UDP packet; throws `DecodeError` unless every message is well-formed. */
 export function decodePacket(bytes: Uint8Array): PacketMessage[] {
-  const { body } = decodeEnvelope(bytes, PACKET_KIND, [VERSION]);
-  if (!Array.isArray(body)) throw new DecodeError("gossip packet body is not a list");
+  const body = framed(bytes, PACKET_FORMAT, "packet").slice(1);
   if (body.length === 0) throw new DecodeError("gossip packet carries no message");
   return body.map((item, index) => {
     const message = fromArray(item, index);
@@ -114,12 +106,21 @@ export function decodePacket(bytes: Uint8Array): PacketMessage[] {
 /** Decodes and validates a stream payload of at most `maxBytes`. */
 export function decodeStream(bytes: Uint8Array, maxBytes: number): StreamMessage {
   if (bytes.length > maxBytes) throw new DecodeError(`gossip stream of ${bytes.length} bytes exceeds ${maxBytes}`, { bytes: bytes.length });
-  const { body } = decodeEnvelope(bytes, STREAM_KIND, [VERSION]);
-  const message = fromArray(body, 0);
+  const items = framed(bytes, STREAM_FORMAT, "stream");
+  if (items.length !== 2) throw new DecodeError(`gossip stream carries ${items.length - 1} messages, expected 1`);
+  const message = fromArray(items[1], 0);
   if (message.type !== "pushPull" && message.type !== "ping" && message.type !== "ack" && message.type !== "user") {
     throw new DecodeError(`a ${message.type} message is not accepted on a stream`);
   }
   return message;
+}
+
+/** Decodes a packet or stream payload: a CBOR list led by `format`. */
+function framed(bytes: Uint8Array, format: number, what: string): unknown[] {
+  const items = decodeCbor(bytes);
+  if (!Array.isArray(items)) throw new DecodeError(`gossip ${what} is not a list`);
+  if (items[0] !== format) throw new DecodeError(`not a gossip ${what} of a known format (leads with ${String(items[0]).slice(0, 20)})`, { expected: format });
+  return items;
 }
 
 /** Reads positional fields of one message, naming the message and field in every error. */

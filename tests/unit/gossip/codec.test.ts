@@ -2,7 +2,7 @@ import { describe, expect, test } from "bun:test";
 import { encodeCbor, encodeEnvelope } from "../../../core/common/envelope.ts";
 import { DecodeError } from "../../../core/common/errors.ts";
 import { SeededRandom } from "../../../core/common/random.ts";
-import { MAX_NAME_LENGTH, PACKET_OVERHEAD, assemblePacket, decodePacket, decodeStream, encodeMessage, encodeStream } from "../../../core/gossip/codec.ts";
+import { MAX_NAME_LENGTH, PACKET_FORMAT, PACKET_OVERHEAD, STREAM_FORMAT, assemblePacket, decodePacket, decodeStream, encodeMessage, encodeStream } from "../../../core/gossip/codec.ts";
 import type { PacketMessage, StreamMessage } from "../../../core/gossip/types.ts";
 
 const meta = Uint8Array.of(1, 2, 3);
@@ -17,8 +17,10 @@ const samples: PacketMessage[] = [
   { type: "user", data: Uint8Array.of(9, 9) },
 ];
 
-/** A packet whose body is exactly `body`, bypassing the encoder's own checks. */
-const rawPacket = (body: unknown) => encodeEnvelope("gossip.packet", 1, body);
+/** A packet whose messages are exactly `messages`, bypassing the encoder's own checks. */
+const rawPacket = (messages: unknown[]) => encodeCbor([PACKET_FORMAT, ...messages]);
+/** A stream payload carrying exactly `message`. */
+const rawStream = (message: unknown) => encodeCbor([STREAM_FORMAT, message]);
 
 function expectDecodeError(run: () => unknown, pattern?: RegExp): void {
   let caught: unknown;
@@ -62,10 +64,11 @@ describe("gossip codec", () => {
 
   test("rejects malformed packets with a clear DecodeError", () => {
     expectDecodeError(() => decodePacket(Uint8Array.of(0xff, 0x00, 0x13)));
-    expectDecodeError(() => decodePacket(encodeEnvelope("raft.msg", 1, [])), /expected a gossip.packet/);
-    expectDecodeError(() => decodePacket(encodeEnvelope("gossip.packet", 2, [[2, 1]])), /unsupported/);
+    expectDecodeError(() => decodePacket(encodeEnvelope("raft.msg", 1, [])), /not a gossip packet of a known format/);
+    expectDecodeError(() => decodePacket(encodeCbor([STREAM_FORMAT, [2, 1]])), /not a gossip packet of a known format/);
+    expectDecodeError(() => decodePacket(encodeCbor([99, [2, 1]])), /known format/);
     expectDecodeError(() => decodePacket(rawPacket([])), /no message/);
-    expectDecodeError(() => decodePacket(rawPacket({ a: 1 })), /not a list/);
+    expectDecodeError(() => decodePacket(encodeCbor({ a: 1 })), /not a list/);
     expectDecodeError(() => decodePacket(rawPacket([[42, 1]])), /unknown tag/);
     expectDecodeError(() => decodePacket(rawPacket([["ack", 1]])), /unknown tag/);
     expectDecodeError(() => decodePacket(rawPacket([[2]])), /has 1 fields, expected 2/);
@@ -87,9 +90,11 @@ describe("gossip codec", () => {
   test("rejects malformed streams, oversized ones and packet-only messages", () => {
     const big = encodeStream({ type: "user", data: new Uint8Array(100) });
     expectDecodeError(() => decodeStream(big, 50), /exceeds 50/);
-    expectDecodeError(() => decodeStream(encodeEnvelope("gossip.stream", 1, [3, 1]), 1000), /nack message is not accepted on a stream/);
-    expectDecodeError(() => decodeStream(encodeEnvelope("gossip.stream", 1, [8, true, [["a", "x", meta, 1, 9]], new Uint8Array(), 0]), 1000), /unknown state/);
-    expectDecodeError(() => decodeStream(encodeEnvelope("gossip.stream", 1, [8, true, [["a"]], new Uint8Array(), 0]), 1000), /5-field/);
+    expectDecodeError(() => decodeStream(rawStream([3, 1]), 1000), /nack message is not accepted on a stream/);
+    expectDecodeError(() => decodeStream(rawStream([8, true, [["a", "x", meta, 1, 9]], new Uint8Array(), 0]), 1000), /unknown state/);
+    expectDecodeError(() => decodeStream(rawStream([8, true, [["a"]], new Uint8Array(), 0]), 1000), /5-field/);
+    expectDecodeError(() => decodeStream(encodeCbor([STREAM_FORMAT, [2, 1], [2, 2]]), 1000), /carries 2 messages/);
+    expectDecodeError(() => decodeStream(assemblePacket([encodeMessage({ type: "ack", seq: 1 })]), 1000), /not a gossip stream/);
   });
 
   test("thousands of random mutations only ever raise DecodeError", () => {
