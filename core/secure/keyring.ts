@@ -5,8 +5,8 @@
  * receives, so a rotation is `install` on every node, then `use` on every node, then `remove`
  * of the old key — at no step does a node receive a packet it cannot open.
  *
- * Key ids: each key has a 4-byte id carried in clear in every packet header so a receiver tries
- * exactly one key. By default the id is the first 4 bytes of SHA-256 of the key (stable across
+ * Key ids: each key has a 4-byte id; its last bytes travel in clear in every packet header as the
+ * key tag (`seal.ts`), so a receiver tries only the keys with that tag. By default the id is the first 4 bytes of SHA-256 of the key (stable across
  * nodes without coordination, and it reveals nothing usable about the key); an explicit id may be
  * given instead, e.g. by a leader that numbers its rotations. Ids are shown as 8 hex digits.
  */
@@ -127,8 +127,17 @@ export class Keyring {
     return this.primaryId === undefined ? undefined : this.keys.get(this.primaryId);
   }
 
-  /** The installed key whose header id is `idBytes`, if any. */
+  /** The installed key whose id is `idBytes`, if any. */
   lookup(idBytes: Uint8Array): InstalledKey | undefined {
     return this.keys.get(keyIdToHex(idBytes));
+  }
+
+  /** The installed keys whose id ends with `tag` (a packet header's key tag), usually one. */
+  withTag(tag: Uint8Array): InstalledKey[] {
+    const found: InstalledKey[] = [];
+    for (const key of this.keys.values()) {
+      if (nacl.verify(key.idBytes.subarray(key.idBytes.length - tag.length), tag)) found.push(key);
+    }
+    return found;
   }
 }

@@ -3,50 +3,60 @@
  *
  * Wire layout of a sealed packet:
  *
- *   version (1 byte) | key id (4 bytes) | nonce (24 random bytes) | secretbox(plaintext)
+ *   version (1 byte) | key tag (2 bytes) | nonce (24 random bytes) | secretbox(plaintext)
  *
  * and of the plaintext inside the box:
  *
- *   cluster tag (4) | sender tag (8) | epoch (6, big-endian) | counter (4, big-endian) | payload
+ *   sender tag (8) | epoch (varint) | counter (varint) | payload
  *
- * The cluster tag — the first 4 bytes of SHA-256 of the cluster id — binds the cluster inside the
- * box, so two clusters that happen to share a key stay apart. The sender tag — the first 8 bytes
- * of SHA-256 of the sender's id — names the sender for the replay windows (`seal-replay.ts`) with
- * the epoch and counter. Tags keep the overhead fixed however long the ids (a 32-hex-digit node id
- * would otherwise add 33 bytes to every packet); two senders share a tag with probability 2^-64
- * per pair. 6 bytes of epoch hold milliseconds until the year 10889.
+ * Every byte counts: a steady-state gossip packet (a ping or an ack) carries 5 to 40 bytes of
+ * payload, so the seal is most of what goes on the wire. Hence:
  *
- * The key id travels in clear so a receiver tries exactly one of its keys. Nonces are random
- * (24 bytes make collisions negligible) and come from an injected source so the simulator stays
- * deterministic.
+ * - The cluster id is bound into the key rather than carried: the box is sealed under
+ *   HMAC-SHA-256(key, label ‖ cluster id), derived once per installed key. A packet of another
+ *   cluster that shares a key fails authentication like any forgery (it is counted as tampered).
+ * - The key tag is the last 2 bytes of the key's 4-byte id (the low bytes differ between serially
+ *   numbered keys). With at most a handful of keys installed, tags rarely collide; when they do,
+ *   each matching key is tried.
+ * - The sender tag — the first 8 bytes of SHA-256 of the sender's id — names the sender for the
+ *   replay windows (`seal-replay.ts`) however long the id; two senders share a tag with
+ *   probability 2^-64 per pair. It is inside the box, so it cannot be forged.
+ * - Epoch (the sender's start time in ms) and counter are LEB128 varints: 6 bytes and, for a
+ *   counter below 2 million, at most 3.
  *
- * `open` never throws on input: every packet yields either the payload or a drop reason.
+ * Nonces are random (24 bytes make collisions negligible) and come from an injected source so the
+ * simulator stays deterministic. `open` never throws on input: every packet yields either the
+ * payload or a drop reason.
  */
-import { createHash } from "node:crypto";
+import { createHash, createHmac } from "node:crypto";
 import nacl from "tweetnacl";
 import { ShoalError } from "../common/errors.ts";
-import { KEY_ID_BYTES, type Keyring } from "./keyring.ts";
+import type { InstalledKey, Keyring } from "./keyring.ts";
 import { ReplayWindows } from "./seal-replay.ts";
 
 /** The format version in the first byte of every sealed packet. */
-export const SEAL_VERSION = 1;
+export const SEAL_VERSION = 2;
+/** Bytes of the key tag in the clear header. */
+export const KEY_TAG_BYTES = 2;
 const NONCE_BYTES = nacl.secretbox.nonceLength;
-const HEADER_BYTES = 1 + KEY_ID_BYTES;
-const CLUSTER_TAG_BYTES = 4;
+const HEADER_BYTES = 1 + KEY_TAG_BYTES;
 const SENDER_TAG_BYTES = 8;
-const EPOCH_BYTES = 6;
-const COUNTER_BYTES = 4;
-const INNER_HEADER_BYTES = CLUSTER_TAG_BYTES + SENDER_TAG_BYTES + EPOCH_BYTES + COUNTER_BYTES;
-/** Bytes a sealed packet adds around its payload. */
-export const SEAL_OVERHEAD = HEADER_BYTES + NONCE_BYTES + nacl.secretbox.overheadLength + INNER_HEADER_BYTES;
-const MAX_EPOCH = 2 ** (8 * EPOCH_BYTES) - 1;
+/** Longest varint: 7 × 7 bits, for epochs below 2^49 (ms until the year 19811). */
+const MAX_VARINT_BYTES = 7;
+/** Smallest sealed packet: header, nonce, MAC, sender tag and two one-byte varints. */
+const MIN_PACKET_BYTES = HEADER_BYTES + NONCE_BYTES + nacl.secretbox.overheadLength + SENDER_TAG_BYTES + 2;
+/** Most bytes a sealed packet adds around its payload (the varints take fewer in practice). */
+export const SEAL_OVERHEAD = HEADER_BYTES + NONCE_BYTES + nacl.secretbox.overheadLength + SENDER_TAG_BYTES + MAX_VARINT_BYTES + 5;
+const MAX_EPOCH = 2 ** (7 * MAX_VARINT_BYTES) - 1;
 const MAX_COUNTER = 0xffff_ffff;
+/** Domain separation of the derived sealing keys, so they serve nothing else. */
+const KEY_LABEL = "shoal gossip seal v2\0";
 
 /** Why a packet was dropped. */
-export type DropReason = "unsealed" | "tampered" | "replayed" | "unknownKey" | "malformed" | "wrongCluster";
+export type DropReason = "unsealed" | "tampered" | "replayed" | "unknownKey" | "malformed";
 
 /** Every drop reason, for pre-registering metric series. */
-export const DROP_REASONS: readonly DropReason[] = ["unsealed", "tampered", "replayed", "unknownKey", "malformed", "wrongCluster"];
+export const DROP_REASONS: readonly DropReason[] = ["unsealed", "tampered", "replayed", "unknownKey", "malformed"];
 
 /** The outcome of `PacketSeal.open`. */
 export type OpenResult =
@@ -74,21 +84,20 @@ export interface PacketSealOptions {
   maxTrackedSenders?: number;
 }
 
-
 /** Seals outgoing and opens incoming gossip packets for one node. */
 export class PacketSeal {
-  private readonly clusterTag: Uint8Array;
   private readonly senderTag: Uint8Array;
   private readonly replay: ReplayWindows;
+  /** Sealing keys derived for this cluster, per installed key (derived once, on first use). */
+  private readonly sealingKeys = new WeakMap<InstalledKey, Uint8Array>();
   private epoch: number;
   private counter = 0;
 
   constructor(private readonly options: PacketSealOptions) {
     if (options.clusterId === "") throw new ShoalError("config_invalid", "cluster id must not be empty");
-    this.clusterTag = clusterTag(options.clusterId);
     if (options.senderId === "") throw new ShoalError("config_invalid", "sender id must not be empty");
     this.senderTag = senderTag(options.senderId);
-    if (!Number.isInteger(options.epoch) || options.epoch < 0 || options.epoch > MAX_EPOCH) throw new RangeError(`seal epoch must be an integer in [0, 2^48), got ${options.epoch}`);
+    if (!Number.isInteger(options.epoch) || options.epoch < 0 || options.epoch > MAX_EPOCH) throw new RangeError(`seal epoch must be an integer in [0, 2^49), got ${options.epoch}`);
     this.epoch = options.epoch;
     this.replay = new ReplayWindows({ size: options.replayWindow ?? 1024, maxSenders: options.maxTrackedSenders ?? 65_536 });
   }
@@ -97,23 +106,19 @@ export class PacketSeal {
   seal(payload: Uint8Array): Uint8Array {
     const primary = this.options.keyring.primary();
     if (!primary) throw new ShoalError("keyring_empty", "cannot seal gossip: the keyring has no key");
-    const plaintext = new Uint8Array(INNER_HEADER_BYTES + payload.length);
-    const view = new DataView(plaintext.buffer);
-    plaintext.set(this.clusterTag, 0);
-    plaintext.set(this.senderTag, CLUSTER_TAG_BYTES);
-    const at = CLUSTER_TAG_BYTES + SENDER_TAG_BYTES;
     const counter = this.nextCounter();
-    view.setUint16(at, Math.floor(this.epoch / 0x1_0000_0000));
-    view.setUint32(at + 2, this.epoch >>> 0);
-    view.setUint32(at + EPOCH_BYTES, counter);
-    plaintext.set(payload, INNER_HEADER_BYTES);
+    const plaintext = new Uint8Array(SENDER_TAG_BYTES + varintLength(this.epoch) + varintLength(counter) + payload.length);
+    plaintext.set(this.senderTag, 0);
+    let at = writeVarint(plaintext, SENDER_TAG_BYTES, this.epoch);
+    at = writeVarint(plaintext, at, counter);
+    plaintext.set(payload, at);
 
     const nonce = this.options.randomBytes(NONCE_BYTES);
     if (nonce.length !== NONCE_BYTES) throw new ShoalError("nonce_invalid", `randomBytes returned ${nonce.length} bytes, wanted ${NONCE_BYTES}`);
-    const box = nacl.secretbox(plaintext, nonce, primary.key);
+    const box = nacl.secretbox(plaintext, nonce, this.sealingKey(primary));
     const packet = new Uint8Array(HEADER_BYTES + NONCE_BYTES + box.length);
     packet[0] = SEAL_VERSION;
-    packet.set(primary.idBytes, 1);
+    packet.set(keyTag(primary), 1);
     packet.set(nonce, HEADER_BYTES);
     packet.set(box, HEADER_BYTES + NONCE_BYTES);
     return packet;
@@ -122,25 +127,34 @@ export class PacketSeal {
   /** Opens a received packet: its payload and sender tag, or why it must be dropped. Never throws. */
   open(packet: Uint8Array): OpenResult {
     if (packet.length < 1 || packet[0] !== SEAL_VERSION) return { ok: false, reason: "unsealed" };
-    if (packet.length < HEADER_BYTES + NONCE_BYTES + nacl.secretbox.overheadLength) return { ok: false, reason: "malformed" };
-    const key = this.options.keyring.lookup(packet.subarray(1, HEADER_BYTES));
-    if (!key) return { ok: false, reason: "unknownKey" };
+    if (packet.length < MIN_PACKET_BYTES) return { ok: false, reason: "malformed" };
+    const candidates = this.options.keyring.withTag(packet.subarray(1, HEADER_BYTES));
+    if (candidates.length === 0) return { ok: false, reason: "unknownKey" };
     const nonce = packet.subarray(HEADER_BYTES, HEADER_BYTES + NONCE_BYTES);
-    const plaintext = nacl.secretbox.open(packet.subarray(HEADER_BYTES + NONCE_BYTES), nonce, key.key);
-    if (!plaintext) return { ok: false, reason: "tampered" };
-    return this.checkPlaintext(plaintext, key.id);
+    const box = packet.subarray(HEADER_BYTES + NONCE_BYTES);
+    for (const key of candidates) {
+      const plaintext = nacl.secretbox.open(box, nonce, this.sealingKey(key));
+      if (plaintext) return this.checkPlaintext(plaintext, key.id);
+    }
+    return { ok: false, reason: "tampered" };
   }
 
   private checkPlaintext(plaintext: Uint8Array, keyId: string): OpenResult {
-    if (plaintext.length < INNER_HEADER_BYTES) return { ok: false, reason: "malformed" };
-    if (!nacl.verify(plaintext.subarray(0, CLUSTER_TAG_BYTES), this.clusterTag)) return { ok: false, reason: "wrongCluster" };
-    const sender = Buffer.from(plaintext.buffer, plaintext.byteOffset + CLUSTER_TAG_BYTES, SENDER_TAG_BYTES).toString("hex");
-    const view = new DataView(plaintext.buffer, plaintext.byteOffset, plaintext.byteLength);
-    const at = CLUSTER_TAG_BYTES + SENDER_TAG_BYTES;
-    const epoch = view.getUint16(at) * 0x1_0000_0000 + view.getUint32(at + 2);
-    const counter = view.getUint32(at + EPOCH_BYTES);
-    if (this.replay.check(sender, epoch, counter) !== "fresh") return { ok: false, reason: "replayed" };
-    return { ok: true, payload: plaintext.subarray(INNER_HEADER_BYTES), senderTag: sender, keyId };
+    const epoch = readVarint(plaintext, SENDER_TAG_BYTES);
+    const counter = epoch && readVarint(plaintext, epoch.next);
+    if (!epoch || !counter || counter.value > MAX_COUNTER) return { ok: false, reason: "malformed" };
+    const sender = Buffer.from(plaintext.buffer, plaintext.byteOffset, SENDER_TAG_BYTES).toString("hex");
+    if (this.replay.check(sender, epoch.value, counter.value) !== "fresh") return { ok: false, reason: "replayed" };
+    return { ok: true, payload: plaintext.subarray(counter.next), senderTag: sender, keyId };
+  }
+
+  private sealingKey(key: InstalledKey): Uint8Array {
+    let derived = this.sealingKeys.get(key);
+    if (derived === undefined) {
+      derived = sealingKey(key.key, this.options.clusterId);
+      this.sealingKeys.set(key, derived);
+    }
+    return derived;
   }
 
   /** Counters run within an epoch; on overflow the epoch moves on so receivers see a fresh run. */
@@ -153,16 +167,48 @@ export class PacketSeal {
   }
 }
 
-/** The 4 bytes that stand for `clusterId` inside every sealed packet. */
-export function clusterTag(clusterId: string): Uint8Array {
-  return sha256Prefix(clusterId, CLUSTER_TAG_BYTES);
+/** The secretbox key that seals a cluster's packets under the keyring key `key`. */
+export function sealingKey(key: Uint8Array, clusterId: string): Uint8Array {
+  return new Uint8Array(createHmac("sha256", key).update(KEY_LABEL).update(clusterId).digest());
+}
+
+/** The key tag of an installed key as carried in the header: the last bytes of its id. */
+export function keyTag(key: InstalledKey): Uint8Array {
+  return key.idBytes.subarray(key.idBytes.length - KEY_TAG_BYTES);
 }
 
 /** The 8 bytes that stand for a sender's id inside every sealed packet (shown as hex in `OpenResult`). */
 export function senderTag(senderId: string): Uint8Array {
-  return sha256Prefix(senderId, SENDER_TAG_BYTES);
+  return new Uint8Array(createHash("sha256").update(senderId).digest().subarray(0, SENDER_TAG_BYTES));
 }
 
-function sha256Prefix(text: string, length: number): Uint8Array {
-  return new Uint8Array(createHash("sha256").update(text).digest().subarray(0, length));
+function varintLength(value: number): number {
+  let length = 1;
+  for (let rest = value; rest >= 0x80; rest = Math.floor(rest / 0x80)) length++;
+  return length;
+}
+
+/** Writes `value` as an unsigned LEB128 varint at `at`; returns the offset after it. */
+function writeVarint(bytes: Uint8Array, at: number, value: number): number {
+  let rest = value;
+  let offset = at;
+  while (rest >= 0x80) {
+    bytes[offset++] = (rest % 0x80) | 0x80;
+    rest = Math.floor(rest / 0x80);
+  }
+  bytes[offset++] = rest;
+  return offset;
+}
+
+/** Reads an unsigned LEB128 varint of at most `MAX_VARINT_BYTES` at `at`; undefined when cut short or too long. */
+function readVarint(bytes: Uint8Array, at: number): { value: number; next: number } | undefined {
+  let value = 0;
+  let scale = 1;
+  for (let offset = at; offset < bytes.length && offset < at + MAX_VARINT_BYTES; offset++) {
+    const byte = bytes[offset] as number;
+    value += (byte & 0x7f) * scale;
+    if (byte < 0x80) return { value, next: offset + 1 };
+    scale *= 0x80;
+  }
+  return undefined;
 }

@@ -1,7 +1,7 @@
 /**
  * Fuzz: thousands of hostile packets into a live gossip node (three real shells in this process
  * on loopback, every packet sealed). Random bytes, bit flips and truncations of valid packets,
- * validly sealed garbage, replays, another cluster's packets, CBOR bombs, broken inner headers,
+ * validly sealed garbage, replays, another cluster's packets (same key), CBOR bombs, broken inner headers,
  * over UDP and over TCP streams. The node must stay up, its membership must not change, and
  * every hostile packet must be counted as dropped under the reason it deserves.
  *
@@ -16,7 +16,7 @@ import { assemblePacket, encodeMessage, encodeStream } from "../../core/gossip/c
 import { localConfig } from "../../core/gossip/config.ts";
 import { Membership } from "../../core/gossip/membership.ts";
 import { Keyring } from "../../core/secure/keyring.ts";
-import { PacketSeal, SEAL_VERSION, clusterTag } from "../../core/secure/seal.ts";
+import { KEY_TAG_BYTES, PacketSeal, SEAL_VERSION, keyTag, sealingKey } from "../../core/secure/seal.ts";
 import type { GossipDropReason } from "../../core/transport/gossip-metrics.ts";
 import { GossipShell } from "../../core/transport/gossip.ts";
 import { requestOverStream } from "../../core/transport/gossip-stream.ts";
@@ -65,19 +65,23 @@ function cborBomb(): Uint8Array {
   return bombs[random.int(bombs.length)] as Uint8Array;
 }
 
-/** A sealed packet whose box opens but whose inner header is cut short. */
+/** Smallest sealed packet: version, key tag, nonce, MAC, sender tag and two one-byte varints. */
+const MIN_SEALED = 1 + KEY_TAG_BYTES + 24 + 16 + 8 + 2;
+const ourTag = keyTag(Keyring.of([key]).primary()!);
+
+/** A sealed packet whose box opens but whose inner header is cut short (the epoch varint never ends). */
 function brokenInnerHeader(): Uint8Array {
-  const inner = Uint8Array.of(...clusterTag(CLUSTER), 0);
+  const inner = Uint8Array.of(...new Uint8Array(8), 0x80, 0x80);
   const nonce = nacl.randomBytes(24);
-  const idBytes = Keyring.of([key]).primary()!.idBytes;
-  return Uint8Array.of(SEAL_VERSION, ...idBytes, ...nonce, ...nacl.secretbox(inner, nonce, key));
+  return Uint8Array.of(SEAL_VERSION, ...ourTag, ...nonce, ...nacl.secretbox(inner, nonce, sealingKey(key, CLUSTER)));
 }
 
 /** The reason a random byte string must get, by the seal's wire layout. */
 function reasonForRandom(bytes: Uint8Array): GossipDropReason {
   if (bytes[0] !== SEAL_VERSION) return "unsealed";
-  if (bytes.length < 1 + 4 + 24 + 16) return "malformed";
-  return "unknownKey"; // a random 4-byte key id matches ours with probability 2^-32
+  if (bytes.length < MIN_SEALED) return "malformed";
+  // A random key tag matches ours with probability 2^-16; then the box fails to open.
+  return bytes[1] === ourTag[0] && bytes[2] === ourTag[1] ? "tampered" : "unknownKey";
 }
 
 function hostileInputs(count: number): Hostile[] {
@@ -95,12 +99,12 @@ function hostileInputs(count: number): Hostile[] {
         const bytes = Uint8Array.from(valid);
         const bit = random.int(bytes.length * 8);
         bytes[bit >> 3] = (bytes[bit >> 3] as number) ^ (1 << (bit & 7));
-        inputs.push({ bytes, reason: bit < 8 ? "unsealed" : bit < 40 ? "unknownKey" : "tampered" });
+        inputs.push({ bytes, reason: bit < 8 ? "unsealed" : bit < 8 * (1 + KEY_TAG_BYTES) ? "unknownKey" : "tampered" });
         break;
       }
       case 2: {
         const length = random.int(valid.length);
-        inputs.push({ bytes: valid.slice(0, length), reason: length === 0 ? "unsealed" : length < 45 ? "malformed" : "tampered" });
+        inputs.push({ bytes: valid.slice(0, length), reason: length === 0 ? "unsealed" : length < MIN_SEALED ? "malformed" : "tampered" });
         break;
       }
       case 3:
@@ -110,7 +114,8 @@ function hostileInputs(count: number): Hostile[] {
         inputs.push({ bytes: valid, reason: "accepted" }, { bytes: valid, reason: "replayed" });
         break;
       case 5:
-        inputs.push({ bytes: sealer("mallory", "another-cluster").seal(harmless()), reason: "wrongCluster" });
+        // The cluster id is bound into the sealing key: another cluster's packet is a forgery here.
+        inputs.push({ bytes: sealer("mallory", "another-cluster").seal(harmless()), reason: "tampered" });
         break;
       case 6:
         inputs.push({ bytes: mallory.seal(cborBomb()), reason: "undecodable" });
@@ -185,11 +190,11 @@ describe("fuzzing a live gossip node", () => {
       ...Array.from({ length: 20 }, () => ({ bytes: randomBytes(1 + random.int(3_000)), reason: "unsealed" as const })).map((input) => ({ ...input, bytes: Uint8Array.of(0x42, ...input.bytes) })),
       ...Array.from({ length: 20 }, () => ({ bytes: mallory.seal(cborBomb()), reason: "undecodable" as const })),
       ...Array.from({ length: 20 }, () => ({ bytes: sealer("mallory", CLUSTER, [nacl.randomBytes(32)]).seal(encodeStream({ type: "ping", seq: 1, target: "alpha", source: "m", sourceAddress: "127.0.0.43:1" })), reason: "unknownKey" as const })),
-      ...Array.from({ length: 20 }, () => ({ bytes: sealer("mallory", "another-cluster").seal(encodeStream({ type: "ack", seq: 1 })), reason: "wrongCluster" as const })),
+      ...Array.from({ length: 20 }, () => ({ bytes: sealer("mallory", "another-cluster").seal(encodeStream({ type: "ack", seq: 1 })), reason: "tampered" as const })),
     ];
     for (const frame of frames) expect(await requestOverStream(to, frame.bytes, limits)).toBeUndefined();
     const after = target.traffic().dropped;
-    for (const reason of ["unsealed", "undecodable", "unknownKey", "wrongCluster"] as const) expect(after[reason] - before[reason]).toBe(20);
+    for (const reason of ["unsealed", "undecodable", "unknownKey", "tampered"] as const) expect(after[reason] - before[reason]).toBe(20);
     // A well-formed sealed fallback probe is still answered.
     const reply = await requestOverStream(to, mallory.seal(encodeStream({ type: "ping", seq: 9, target: "alpha", source: "m", sourceAddress: "127.0.0.43:1" })), limits);
     expect(reply).toBeDefined();

@@ -2,7 +2,7 @@ import { describe, expect, test } from "bun:test";
 import nacl from "tweetnacl";
 import { SeededRandom } from "../../../core/common/random.ts";
 import { Keyring } from "../../../core/secure/keyring.ts";
-import { PacketSeal, SEAL_OVERHEAD, SEAL_VERSION, clusterTag, senderTag, type PacketSealOptions } from "../../../core/secure/seal.ts";
+import { KEY_TAG_BYTES, PacketSeal, SEAL_OVERHEAD, SEAL_VERSION, keyTag, sealingKey, senderTag, type PacketSealOptions } from "../../../core/secure/seal.ts";
 
 const keyA = new Uint8Array(32).fill(7);
 const keyB = new Uint8Array(32).fill(9);
@@ -19,10 +19,12 @@ function node(senderId: string, overrides: Partial<PacketSealOptions> = {}): Pac
 const payload = new TextEncoder().encode("hello gossip");
 
 describe("PacketSeal", () => {
-  test("a sealed packet opens to its payload and sender tag, with a fixed overhead", () => {
+  test("a sealed packet opens to its payload and sender tag, within the stated overhead", () => {
     const packet = node("a").seal(payload);
     expect(packet[0]).toBe(SEAL_VERSION);
-    expect(packet.length).toBe(payload.length + SEAL_OVERHEAD);
+    // version, key tag, nonce, MAC, sender tag, epoch 1000 (2-byte varint), counter 0 (1 byte)
+    expect(packet.length).toBe(payload.length + 1 + KEY_TAG_BYTES + 24 + 16 + 8 + 2 + 1);
+    expect(packet.length).toBeLessThanOrEqual(payload.length + SEAL_OVERHEAD);
     const opened = node("b").open(packet);
     expect(opened).toMatchObject({ ok: true, senderTag: Buffer.from(senderTag("a")).toString("hex") });
     if (opened.ok) expect(opened.payload).toEqual(payload);
@@ -46,7 +48,7 @@ describe("PacketSeal", () => {
   test("any flipped bit past the header is dropped as tampered", () => {
     const packet = node("a").seal(payload);
     const receiver = node("b");
-    for (let byte = 5; byte < packet.length; byte++) {
+    for (let byte = 1 + KEY_TAG_BYTES; byte < packet.length; byte++) {
       const mutated = Uint8Array.from(packet);
       mutated[byte] = (mutated[byte] as number) ^ 0x10;
       expect(receiver.open(mutated)).toEqual({ ok: false, reason: "tampered" });
@@ -59,17 +61,43 @@ describe("PacketSeal", () => {
     expect(node("b").open(packet)).toEqual({ ok: false, reason: "unknownKey" });
   });
 
-  test("a packet of another cluster is dropped as wrongCluster", () => {
+  test("a packet of another cluster under the same key does not open (the cluster id is bound into the key)", () => {
     const packet = node("a", { clusterId: "other" }).seal(payload);
-    expect(node("b").open(packet)).toEqual({ ok: false, reason: "wrongCluster" });
+    expect(node("b").open(packet)).toEqual({ ok: false, reason: "tampered" });
+    expect(sealingKey(keyA, "c1")).not.toEqual(sealingKey(keyA, "other"));
+    expect(sealingKey(keyA, "c1")).not.toEqual(keyA);
   });
 
-  test("a sealed plaintext too short for its inner header is dropped as malformed", () => {
+  test("a sealed plaintext whose inner header is cut short or overlong is dropped as malformed", () => {
     const nonce = new Uint8Array(24);
-    const inner = Uint8Array.from([...clusterTag("c1"), 0]); // the right cluster, then no sender tag, epoch or counter
-    const box = nacl.secretbox(inner, nonce, keyA);
-    const packet = new Uint8Array([SEAL_VERSION, ...Keyring.of([keyA]).primary()!.idBytes, ...nonce, ...box]);
-    expect(node("b").open(packet)).toEqual({ ok: false, reason: "malformed" });
+    const tag = keyTag(Keyring.of([keyA]).primary()!);
+    const sealed = (inner: number[]) => new Uint8Array([SEAL_VERSION, ...tag, ...nonce, ...nacl.secretbox(Uint8Array.from(inner), nonce, sealingKey(keyA, "c1"))]);
+    const sender = [...senderTag("z")];
+    expect(node("b").open(sealed([...sender, 0x80, 0x80]))).toEqual({ ok: false, reason: "malformed" }); // epoch never ends
+    expect(node("b").open(sealed([...sender, 1, 0x80]))).toEqual({ ok: false, reason: "malformed" }); // counter never ends
+    expect(node("b").open(sealed([...sender, ...new Array(8).fill(0xff), 0, 0]))).toEqual({ ok: false, reason: "malformed" }); // epoch over 7 bytes
+    expect(node("b").open(sealed([...sender, 1, 0xff, 0xff, 0xff, 0xff, 0x7f]))).toEqual({ ok: false, reason: "malformed" }); // counter past 2^32
+    expect(node("b").open(sealed([...sender, 1, 2, 0x42]))).toMatchObject({ ok: true, payload: Uint8Array.of(0x42) });
+  });
+
+  test("keys whose tags collide are each tried", () => {
+    const ring = new Keyring();
+    ring.install(keyA, { id: "00010007" });
+    ring.install(keyB, { id: "00020007" });
+    const receiver = node("b", { keyring: ring });
+    for (const [id, key] of [["00010007", keyA], ["00020007", keyB]] as const) {
+      const senderRing = new Keyring();
+      senderRing.install(key, { id });
+      expect(receiver.open(node(`s${id}`, { keyring: senderRing }).seal(payload))).toMatchObject({ ok: true, keyId: id });
+    }
+  });
+
+  test("epochs and counters of every size survive the varints", () => {
+    const receiver = node("b");
+    for (const epoch of [0, 127, 128, 16_383, 16_384, Date.now(), 2 ** 49 - 1]) {
+      expect(receiver.open(node(`e${epoch}`, { epoch }).seal(payload))).toMatchObject({ ok: true, payload });
+    }
+    expect(() => node("x", { epoch: 2 ** 49 })).toThrow(RangeError);
   });
 
   test("a replayed packet is dropped; reordering within the window is accepted", () => {
