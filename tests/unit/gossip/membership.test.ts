@@ -255,6 +255,26 @@ describe("Membership", () => {
     expect(reconnects).toEqual(["b:1", "b:1", "b:1"]);
   });
 
+  test("Lifeguard: a node that had to refute waits longer before going indirect", () => {
+    const indirectDelay = (refutations: number) => {
+      const a = new Membership(lanConfig({ name: "a", address: "a:1" }, { gossipInterval: 60_000 }), new SeededRandom(5), 0);
+      for (const name of ["b", "c", "d"]) a.receive(`${name}:1`, packetOf({ type: "alive", name, incarnation: 1, address: `${name}:1`, meta: new Uint8Array() }), 0);
+      for (let i = 0; i < refutations; i++) a.receive("b:1", packetOf({ type: "suspect", name: "a", incarnation: a.member("a")!.incarnation, from: "b" }), 0);
+      a.ready();
+      let pingAt: number | undefined;
+      for (let now = 0; now < 60_000; now = a.nextDeadline()) {
+        a.tick(now);
+        const sent = a.ready().packets.flatMap((packet) => decodePacket(packet.bytes));
+        if (pingAt === undefined && sent.some((message) => message.type === "ping")) pingAt = now;
+        if (sent.some((message) => message.type === "indirectPing")) return now - pingAt!;
+      }
+      throw new Error("no indirect probe");
+    };
+    expect(indirectDelay(0)).toBe(500);
+    expect(indirectDelay(3)).toBe(2_000);
+    expect(indirectDelay(20)).toBe(4_000);
+  });
+
   test("a delegate's broadcasts ride on gossip and its state on push-pull", () => {
     const received: string[] = [];
     const merged: string[] = [];
