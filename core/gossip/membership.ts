@@ -178,7 +178,10 @@ export class Membership {
 
   /** The earliest time `tick` has work to do. */
   nextDeadline(): number {
-    let deadline = Math.min(this.nextGossipAt, this.nextPushPullAt, this.nextReconnectAt);
+    let deadline = Math.min(this.nextPushPullAt, this.nextReconnectAt);
+    // An idle node does not wake for gossip rounds that would find nothing to send; news queued
+    // later goes out at once if the round is overdue, and rounds stay `gossipInterval` apart.
+    if (this.hasGossip()) deadline = Math.min(deadline, this.nextGossipAt);
     if (this.probe === undefined) {
       if (!this.leaving) deadline = Math.min(deadline, this.nextProbeAt);
     } else deadline = Math.min(deadline, this.probe.indirectSent ? this.probe.endsAt : this.probe.ackDeadline);
@@ -189,6 +192,12 @@ export class Membership {
     if (this.join?.retryAt !== undefined) deadline = Math.min(deadline, this.join.retryAt);
     if (this.leaveDeadline !== undefined) deadline = Math.min(deadline, this.leaveDeadline);
     return deadline;
+  }
+
+  /** True when a gossip round may have something to send. */
+  private hasGossip(): boolean {
+    if (this.broadcasts.size > 0) return true;
+    return this.delegate !== undefined && (this.delegate.hasBroadcasts?.() ?? true);
   }
 
   /** Drains what the shell must do: packets to send, streams to open, events to report. */

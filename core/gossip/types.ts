@@ -202,6 +202,11 @@ export interface Delegate {
    * `overhead` bytes of framing on top of its length.
    */
   getBroadcasts(overhead: number, limit: number): Uint8Array[];
+  /**
+   * False when `getBroadcasts` would return nothing, so an idle node can skip waking for gossip
+   * rounds. Optional: without it the core assumes there may always be something.
+   */
+  hasBroadcasts?(): boolean;
   /** A user message arrived (a broadcast, a `sendUser` or a `sendUserReliable`). */
   notifyMsg(data: Uint8Array): void;
 }
