@@ -119,10 +119,14 @@ export class GossipShell {
     this.schedule();
   }
 
-  /** Sets the timer for the core's next deadline, unless one is already set for no later. */
+  /**
+   * Sets the timer for the core's next deadline. A deadline that moved later (an ack cancelled
+   * the probe's timeout) moves the timer too: every wakeup costs the runtime far more than
+   * re-arming, and a steady-state node otherwise wakes once a second for nothing.
+   */
   private schedule(): void {
     const at = Math.min(this.options.core.nextDeadline(), this.now() + MAX_TIMER_DELAY_MS);
-    if (at >= this.timerAt) return;
+    if (at === this.timerAt) return;
     clearTimeout(this.timer);
     this.timerAt = at;
     this.timer = setTimeout(() => {
