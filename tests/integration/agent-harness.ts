@@ -63,7 +63,7 @@ export function runShoal(args: string[], env: Record<string, string> = {}): Shoa
 export interface AgentProcess {
   process: Subprocess<"ignore", "pipe", "pipe">;
   dataDir: string;
-  /** `http://127.0.0.1:<port>` of its health server. */
+  /** `http://<health host>:<port>` of its health server. */
   healthUrl: string;
   /** Everything it wrote to stderr so far (its log). */
   log(): string;
@@ -84,14 +84,20 @@ export interface StartAgentOptions {
   waitReady?: boolean;
   /** What runs in place of `dist/shoal` (e.g. `[bun, script.ts]`); `agent …` is appended. */
   command?: string[];
+  /**
+   * Address the health server binds (default 127.0.0.1). An agent in another network namespace
+   * has a loopback of its own, so it needs an address the test process can reach.
+   */
+  healthHost?: string;
 }
 
 /** Starts `dist/shoal agent` on a fresh data dir and a free loopback port. */
 export async function startAgent(options: StartAgentOptions = {}): Promise<AgentProcess> {
   const dataDir = options.dataDir ?? tempDir();
   const port = await freePort();
+  const healthAddr = `${options.healthHost ?? "127.0.0.1"}:${port}`;
   const child = Bun.spawn(
-    [...(options.command ?? [shoalBinary()]), "agent", "--data-dir", dataDir, "--health-addr", `127.0.0.1:${port}`, "--node-name", "test-node", ...(options.args ?? [])],
+    [...(options.command ?? [shoalBinary()]), "agent", "--data-dir", dataDir, "--health-addr", healthAddr, "--node-name", "test-node", ...(options.args ?? [])],
     { env: childEnv(options.env), stdin: "ignore", stdout: "pipe", stderr: "pipe" },
   );
   let stderr = "";
@@ -107,7 +113,7 @@ export async function startAgent(options: StartAgentOptions = {}): Promise<Agent
   const agent: AgentProcess = {
     process: child,
     dataDir,
-    healthUrl: `http://127.0.0.1:${port}`,
+    healthUrl: `http://${healthAddr}`,
     log: () => stderr,
     exited,
     stop: (signal = "SIGTERM") => {

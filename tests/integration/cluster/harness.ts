@@ -1,19 +1,20 @@
 /**
  * Multi-process cluster tests: real `dist/shoal agent` processes, each on its own loopback
- * address (127.0.<block>.<n>, one block per test cluster so concurrent clusters never collide)
- * and its own data dir, driven through the real CLI. Built on `../agent-harness.ts`; call
+ * address (127.0.<block>.<n>, one block per test cluster so concurrent clusters never collide),
+ * or on hosts a test made when given a `NodePlacement`, and its own data dir, driven through
+ * the real CLI. Built on `../agent-harness.ts`; call
  * `cleanup()` from `afterAll`/`afterEach` to kill every agent and remove every temp dir.
  */
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { cleanup, freePort, runShoal, startAgent, tempDir, waitFor, type AgentProcess, type ShoalRun } from "../agent-harness.ts";
+import { cleanup, freePort, runShoal, shoalBinary, startAgent, tempDir, waitFor, type AgentProcess, type ShoalRun } from "../agent-harness.ts";
 
 export { cleanup, waitFor };
 
 /** One node of a test cluster. */
 export interface TestNode {
   name: string;
-  /** Its loopback address, e.g. `127.0.42.3`. */
+  /** Its address, e.g. `127.0.42.3` on loopback. */
   host: string;
   /** Its cluster address (`host:port`, the secure channel and Raft). */
   address: string;
@@ -45,13 +46,31 @@ export interface StartNodeOptions {
   env?: Record<string, string>;
 }
 
-/** A set of agents on one loopback block. */
+/** Where a test cluster's nodes live; the default is one loopback block per cluster. */
+export interface NodePlacement {
+  /** Address of the node started `index`th (from 0). */
+  host(index: number): string;
+  /**
+   * What runs a process on `host` (e.g. `ip netns exec <namespace>`), put before the binary.
+   * A placement that has it puts each agent's health server on its host address too, since
+   * that process's loopback is not the test's.
+   */
+  runOn?(host: string): string[];
+}
+
+function loopbackBlock(): NodePlacement {
+  const block = 1 + Math.floor(Math.random() * 250);
+  return { host: (index) => `127.0.${block}.${index + 1}` };
+}
+
+/** A set of agents, on one loopback block unless given another placement. */
 export class TestCluster {
   readonly nodes = new Map<string, TestNode>();
-  private readonly block = 1 + Math.floor(Math.random() * 250);
-  private nextHost = 1;
+  private started = 0;
   private clusterPort = 0;
   private gossipPort = 0;
+
+  constructor(private readonly placement: NodePlacement = loopbackBlock()) {}
 
   /** Starts a standalone agent named `name` (not yet in any cluster). */
   async start(name: string, options: StartNodeOptions = {}): Promise<TestNode> {
@@ -59,7 +78,7 @@ export class TestCluster {
       this.clusterPort = await freePort();
       this.gossipPort = await freePort();
     }
-    const host = `127.0.${this.block}.${this.nextHost++}`;
+    const host = this.placement.host(this.started++);
     const dataDir = tempDir();
     const node: TestNode = {
       name,
@@ -114,10 +133,12 @@ export class TestCluster {
   }
 
   private async launch(node: TestNode, options: StartNodeOptions): Promise<AgentProcess> {
+    const runOn = this.placement.runOn?.(node.host);
     const agent = await startAgent({
       dataDir: node.dataDir,
       waitReady: false,
       env: options.env,
+      ...(runOn ? { command: [...runOn, shoalBinary()], healthHost: node.host } : {}),
       args: ["--node-name", node.name, "--listen-addr", node.address, "--gossip-addr", `${node.host}:${this.gossipPort}`, ...(options.args ?? [])],
     });
     const socket = join(node.dataDir, "shoal.sock");
