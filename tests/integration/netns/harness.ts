@@ -84,32 +84,50 @@ export function removeLeftovers(): void {
   }
 }
 
-let availability: string | undefined | null = null;
+/** Runs `check` in a fresh throwaway namespace; its error, if any, is the reason returned. */
+function probeNamespace(check: (namespace: string) => void): string | undefined {
+  const probe = `${PREFIX}${randomRunId()}-probe`;
+  try {
+    run(["ip", "netns", "add", probe]);
+    check(probe);
+    return undefined;
+  } catch (error) {
+    return (error as Error).message;
+  } finally {
+    tryRun(["ip", "netns", "delete", probe]);
+  }
+}
+
+let namespacesReason: string | undefined | null = null;
 
 /**
  * Why netns tests cannot run here (not root, `ip` or `nft` missing, namespaces not permitted),
  * or undefined when they can. Checked once, by making and deleting a namespace.
  */
 export function netnsUnavailable(): string | undefined {
-  if (availability !== null) return availability;
-  availability = (() => {
+  if (namespacesReason !== null) return namespacesReason;
+  namespacesReason = (() => {
     if (process.platform !== "linux") return `network namespaces need Linux (this is ${process.platform})`;
     if (process.getuid?.() !== 0) return "network namespaces need root (run the suite as root)";
     for (const tool of ["ip", "nft"]) {
       if (!Bun.which(tool)) return `\`${tool}\` is not installed (Debian packages iproute2 and nftables)`;
     }
-    const probe = `${PREFIX}${randomRunId()}-probe`;
-    try {
-      run(["ip", "netns", "add", probe]);
-      run(["ip", "netns", "exec", probe, "nft", "list", "tables"]);
-      return undefined;
-    } catch (error) {
-      return `cannot make a network namespace with nftables: ${(error as Error).message}`;
-    } finally {
-      tryRun(["ip", "netns", "delete", probe]);
-    }
+    const failed = probeNamespace((namespace) => run(["ip", "netns", "exec", namespace, "nft", "list", "tables"]));
+    return failed === undefined ? undefined : `cannot make a network namespace with nftables: ${failed}`;
   })();
-  return availability;
+  return namespacesReason;
+}
+
+/**
+ * Why `tc netem` cannot shape links here (namespaces unavailable, no `tc`, or no sch_netem in
+ * the kernel), or undefined when it can. Probed on a throwaway namespace's loopback.
+ */
+export function netemUnavailable(): string | undefined {
+  const namespaces = netnsUnavailable();
+  if (namespaces !== undefined) return namespaces;
+  if (!Bun.which("tc")) return "`tc` is not installed (Debian package iproute2)";
+  const failed = probeNamespace((namespace) => run(["ip", "netns", "exec", namespace, "tc", "qdisc", "add", "dev", "lo", "root", "netem", "delay", "1ms"]));
+  return failed === undefined ? undefined : `tc netem is not available (kernel module sch_netem): ${failed}`;
 }
 
 /** One fault rule on a host, as an nftables statement in its input or output chain. */
@@ -237,22 +255,6 @@ export class NetnsLab implements NodePlacement {
     ]);
   }
 
-  /**
-   * Why `tc netem` cannot shape links here (no `tc`, or no sch_netem in the kernel), or
-   * undefined when it can. Probed on the first host, leaving it as it was.
-   */
-  netemUnavailable(): string | undefined {
-    if (!Bun.which("tc")) return "`tc` is not installed (Debian package iproute2)";
-    const namespace = this.namespace(this.host(0));
-    try {
-      run(["ip", "netns", "exec", namespace, "tc", "qdisc", "add", "dev", HOST_LINK, "root", "netem", "delay", "1ms"]);
-      run(["ip", "netns", "exec", namespace, "tc", "qdisc", "del", "dev", HOST_LINK, "root"]);
-      return undefined;
-    } catch (error) {
-      return `tc netem is not available (kernel module sch_netem): ${(error as Error).message}`;
-    }
-  }
-
   /** Shapes everything `host` sends with netem, e.g. `["delay", "30ms", "10ms", "loss", "10%"]`. */
   netem(host: string, parameters: string[]): void {
     run(["ip", "netns", "exec", this.namespace(host), "tc", "qdisc", "replace", "dev", HOST_LINK, "root", "netem", ...parameters]);
@@ -321,7 +323,8 @@ export function logCount(node: TestNode, message: string, fields = ""): number {
 /**
  * Starts one agent per name on the lab's hosts (managers first), `shoal init` on the first
  * manager, joins the rest with the tokens, and waits until the first manager lists every node
- * ready with all other managers reachable. Returns the nodes by name.
+ * ready, every other manager is a voter, and every node's gossip sees every node alive.
+ * Returns the nodes by name.
  */
 export async function formCluster(cluster: TestCluster, managers: string[], workers: string[], agentArgs: string[] = []): Promise<Map<string, TestNode>> {
   const nodes = await Promise.all([...managers, ...workers].map((name) => cluster.start(name, { args: agentArgs })));
@@ -341,5 +344,10 @@ export async function formCluster(cluster: TestCluster, managers: string[], work
   await waitFor(() => joinedManagers.every((manager) => logCount(first, "learner promoted to voter", `node=${manager.id}`) > 0), {
     timeoutMs: 15_000, intervalMs: 50, what: "every joined manager promoted to voter",
   });
+  const gossipWhole = async (node: TestNode) => {
+    const members = await gossipMembersOf(node);
+    return members.length === nodes.length && members.every((member) => member.state === "alive");
+  };
+  await waitFor(async () => (await Promise.all(nodes.map(gossipWhole))).every(Boolean), { timeoutMs: 30_000, intervalMs: 100, what: "every node's gossip seeing every node alive" });
   return byName;
 }
