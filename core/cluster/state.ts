@@ -7,6 +7,7 @@
 import { applyKeyEntry, decodeKeyEntry, EMPTY_KEY_STATE } from "./keyrotation/index.ts";
 import type { ClusterCommand, ClusterNode, ClusterStateView, CommandRefusal, NodeRole, SealedJoinSecret } from "./contract.ts";
 import { LIMITS } from "./codec.ts";
+import { sessionRecordOf } from "./dispatcher/status.ts";
 
 /** The state before `clusterInit`. */
 export const EMPTY_CLUSTER_STATE: ClusterStateView = Object.freeze({
@@ -78,6 +79,7 @@ function applyNodeCommand(state: ClusterStateView, command: NodeCommand): ApplyR
   switch (command.type) {
     case "nodeStatus":
       if (node.status === command.status && node.statusMessage === command.message) return { state };
+      if (command.status === "down" && overtaken(node, command.message)) return { state };
       return { state: withNode(state, { ...node, status: command.status, statusMessage: command.message, statusChangedAt: command.at }) };
     case "nodeHeartbeatAddress":
       return { state: withNode(state, { ...node, address: command.address }) };
@@ -104,6 +106,18 @@ function applyNodeCommand(state: ClusterStateView, command: NodeCommand): ApplyR
       // The previous certificate is revoked with the renewal, so a node removed later cannot fall back on it.
       return { state: { ...withNode(state, { ...node, certificateSerial: command.serial }), revokedSerials: new Set(state.revokedSerials).add(node.certificateSerial) } };
   }
+}
+
+/**
+ * Whether a `down` report is about a session other than the one the record names now. Such a
+ * report was overtaken: e.g. proposed by a manager cut off from the quorum, held, and committed
+ * after the node had failed over and been reported ready through another manager. The proposer
+ * checks this too, but only against its own (possibly stale) view; apply is where it is certain.
+ */
+function overtaken(node: ClusterNode, message: string): boolean {
+  const current = sessionRecordOf(node).sessionId;
+  const reported = sessionRecordOf({ status: "down", statusMessage: message }).sessionId;
+  return current !== undefined && reported !== undefined && current !== reported;
 }
 
 function withNode(state: ClusterStateView, node: ClusterNode): ClusterStateView {

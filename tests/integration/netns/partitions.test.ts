@@ -104,6 +104,8 @@ describe("partitions between network namespaces", () => {
   test.skipIf(unavailable !== undefined)("a worker cut off is marked down, and after the heal is ready again with whole gossip", async () => {
     const worker = node("w1");
     const leader = leaderOf(node("m1")).node;
+    // Ready before the cut, so the down below is this cut's doing.
+    expect(cluster.list(leader).find((entry) => entry.hostname === "w1")?.status).toBe("ready");
     lab!.partition([[worker.host], managers().map((manager) => manager.host)]);
     const cut = performance.now();
     await cluster.waitForNodes(leader, (listed) => listed.find((entry) => entry.hostname === "w1")?.status === "down", "w1 down", 15_000);

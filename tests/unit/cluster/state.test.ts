@@ -11,6 +11,7 @@ import nacl from "tweetnacl";
 import { encodeCbor, encodeEnvelope } from "../../../core/common/envelope.ts";
 import { encodeClusterCommand } from "../../../core/cluster/codec.ts";
 import type { ClusterCommand, ClusterNode } from "../../../core/cluster/contract.ts";
+import { statusCommand } from "../../../core/cluster/dispatcher/status.ts";
 import { encodeKeyEntry } from "../../../core/cluster/keyrotation/index.ts";
 import { ClusterStateMachine, decodeClusterState, encodeClusterState } from "../../../core/cluster/state-machine.ts";
 import { applyCommand, EMPTY_CLUSTER_STATE } from "../../../core/cluster/state.ts";
@@ -157,6 +158,20 @@ describe("cluster state", () => {
     expect(() => other.restore({ meta: { index: 4, term: 1, conf: { voters: [], learners: [], votersOutgoing: [] } }, data: new Uint8Array([1, 2]) })).toThrow();
     expect(other.appliedIndex()).toBe(3);
     other.close();
+  });
+
+  test("a down report about a session the record no longer names is ignored; one about the current session applies", () => {
+    const first = applyCommand(EMPTY_CLUSTER_STATE, init);
+    const added = first.state && applyCommand(first.state, { type: "nodeAdd", node: node("w1") });
+    if (!added?.state) throw new Error("setup refused");
+    const report = (status: "ready" | "down", sessionId: string, manager: string, at: number) =>
+      statusCommand({ nodeId: "w1", status, sessionId, manager, ...(status === "down" ? { reason: "no heartbeat for 2 s" } : {}) }, at);
+    // The node failed over from m1 (session aa) to m2 (session bb) while m1, cut off, proposed aa down.
+    const failedOver = applyCommand(applyCommand(added.state, report("ready", "aa", "m1", 1)).state!, report("ready", "bb", "m2", 2)).state!;
+    const late = applyCommand(failedOver, report("down", "aa", "m1", 3));
+    expect(late.state?.nodes.get("w1")).toMatchObject({ status: "ready", statusChangedAt: 2 });
+    const current = applyCommand(failedOver, report("down", "bb", "m2", 4));
+    expect(current.state?.nodes.get("w1")).toMatchObject({ status: "down", statusChangedAt: 4 });
   });
 
   test("the pure apply never mutates its input", () => {
