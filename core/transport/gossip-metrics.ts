@@ -2,6 +2,10 @@
  * The gossip shell's Prometheus series: packets and bytes in each direction, drops by reason,
  * stream outcomes and the member count by state. Registered once per shell on the agent's
  * registry; every drop reason is pre-registered so a zero is visible before the first drop.
+ *
+ * Packet and byte counts are plain numbers per transport, handed to the registry only when it is
+ * rendered: they change on every packet, and a labelled series update costs more than the rest
+ * of the bookkeeping of a small packet.
  */
 import type { Counter, Gauge, MetricsRegistry } from "../api/metrics.ts";
 import { DROP_REASONS, type DropReason } from "../secure/seal.ts";
@@ -24,15 +28,22 @@ export interface GossipTraffic {
   dropped: Record<GossipDropReason, number>;
 }
 
+type Transport = "udp" | "tcp";
+const TRANSPORTS: readonly Transport[] = ["udp", "tcp"];
+
+/** Packets and bytes of one transport in one direction. */
+interface Flow {
+  packets: number;
+  bytes: number;
+}
+
 /** The counters and gauges one gossip shell updates. */
 export class GossipMetrics {
-  private readonly packetsSent: Counter;
-  private readonly packetsReceived: Counter;
-  private readonly bytesSent: Counter;
-  private readonly bytesReceived: Counter;
   private readonly dropped: Counter;
   private readonly streams: Counter;
   private readonly members: Gauge;
+  private readonly sentFlows = zeroFlows();
+  private readonly receivedFlows = zeroFlows();
   private readonly traffic: GossipTraffic = {
     packetsSent: 0,
     bytesSent: 0,
@@ -42,29 +53,45 @@ export class GossipMetrics {
   };
 
   constructor(registry: MetricsRegistry) {
-    this.packetsSent = registry.counter("shoal_gossip_packets_sent_total", "Gossip packets sent, by transport.", ["transport"]);
-    this.packetsReceived = registry.counter("shoal_gossip_packets_received_total", "Gossip packets received (before opening), by transport.", ["transport"]);
-    this.bytesSent = registry.counter("shoal_gossip_bytes_sent_total", "Gossip bytes sent (sealed, without IP/UDP/TCP headers), by transport.", ["transport"]);
-    this.bytesReceived = registry.counter("shoal_gossip_bytes_received_total", "Gossip bytes received (sealed), by transport.", ["transport"]);
+    const packetsSent = registry.counter("shoal_gossip_packets_sent_total", "Gossip packets sent, by transport.", ["transport"]);
+    const packetsReceived = registry.counter("shoal_gossip_packets_received_total", "Gossip packets received (before opening), by transport.", ["transport"]);
+    const bytesSent = registry.counter("shoal_gossip_bytes_sent_total", "Gossip bytes sent (sealed, without IP/UDP/TCP headers), by transport.", ["transport"]);
+    const bytesReceived = registry.counter("shoal_gossip_bytes_received_total", "Gossip bytes received (sealed), by transport.", ["transport"]);
     this.dropped = registry.counter("shoal_gossip_packets_dropped_total", "Received gossip packets and stream frames dropped, by reason.", ["reason"]);
     this.streams = registry.counter("shoal_gossip_streams_total", "Gossip streams (push-pull, fallback probe, reliable user message), by direction and result.", ["direction", "result"]);
     this.members = registry.gauge("shoal_gossip_members", "Members known to this node, by state.", ["state"]);
     for (const reason of GOSSIP_DROP_REASONS) this.dropped.inc({ reason }, 0);
     for (const state of MEMBER_STATES) this.members.set(0, { state });
+    const published = { sent: zeroFlows(), received: zeroFlows() };
+    const publish = (flows: Record<Transport, Flow>, last: Record<Transport, Flow>, packets: Counter, bytes: Counter) => {
+      for (const transport of TRANSPORTS) {
+        packets.inc({ transport }, flows[transport].packets - last[transport].packets);
+        bytes.inc({ transport }, flows[transport].bytes - last[transport].bytes);
+        last[transport] = { ...flows[transport] };
+      }
+    };
+    publish(this.sentFlows, published.sent, packetsSent, bytesSent);
+    publish(this.receivedFlows, published.received, packetsReceived, bytesReceived);
+    registry.onCollect(() => {
+      publish(this.sentFlows, published.sent, packetsSent, bytesSent);
+      publish(this.receivedFlows, published.received, packetsReceived, bytesReceived);
+    });
   }
 
   /** Counts one packet or frame of `bytes` sent over `transport`. */
-  sent(transport: "udp" | "tcp", bytes: number): void {
-    this.packetsSent.inc({ transport });
-    this.bytesSent.inc({ transport }, bytes);
+  sent(transport: Transport, bytes: number): void {
+    const flow = this.sentFlows[transport];
+    flow.packets++;
+    flow.bytes += bytes;
     this.traffic.packetsSent++;
     this.traffic.bytesSent += bytes;
   }
 
   /** Counts one packet or frame of `bytes` received over `transport`. */
-  received(transport: "udp" | "tcp", bytes: number): void {
-    this.packetsReceived.inc({ transport });
-    this.bytesReceived.inc({ transport }, bytes);
+  received(transport: Transport, bytes: number): void {
+    const flow = this.receivedFlows[transport];
+    flow.packets++;
+    flow.bytes += bytes;
     this.traffic.packetsReceived++;
     this.traffic.bytesReceived += bytes;
   }
@@ -89,4 +116,8 @@ export class GossipMetrics {
   memberCounts(counts: Record<MemberState, number>): void {
     for (const state of MEMBER_STATES) this.members.set(counts[state], { state });
   }
+}
+
+function zeroFlows(): Record<Transport, Flow> {
+  return { udp: { packets: 0, bytes: 0 }, tcp: { packets: 0, bytes: 0 } };
 }
