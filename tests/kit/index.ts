@@ -5,6 +5,7 @@
  */
 export { SeededRandom, type Random } from "../../core/common/random.ts";
 export { VirtualClock, type TimerId } from "./clock.ts";
+export { DeadlineTimer } from "./deadline.ts";
 export { MinHeap } from "./heap.ts";
 export { fixedLatency, longTailLatency, uniformLatency, type LatencyDistribution, type LatencySpec } from "./latency.ts";
 export { NetworkFaults } from "./faults.ts";

@@ -10,7 +10,7 @@
 import { type GossipConfig, type GossipTuning, lanConfig } from "../../../core/gossip/config.ts";
 import { Membership } from "../../../core/gossip/membership.ts";
 import type { Delegate, GossipEvent, MemberChange, MemberName, Ready } from "../../../core/gossip/types.ts";
-import { type LatencySpec, type Random, SeededRandom, type TimerId, VirtualClock, VirtualNetwork } from "../../kit/index.ts";
+import { DeadlineTimer, type LatencySpec, type Random, SeededRandom, type TimerId, VirtualClock, VirtualNetwork } from "../../kit/index.ts";
 
 /** A stream request or its reply, as carried on the stream network. */
 type StreamFrame = { kind: "request"; id: number; bytes: Uint8Array } | { kind: "reply"; id: number; bytes: Uint8Array | undefined };
@@ -47,8 +47,7 @@ interface SimNode {
   /** While set, the node's process is frozen: inputs wait in `backlog`, timers wait. */
   stalledUntil: number | undefined;
   backlog: (() => void)[];
-  timer: TimerId | undefined;
-  scheduledAt: number;
+  timer: DeadlineTimer;
   pendingStreams: Map<number, TimerId>;
   lifecycle: GossipEvent[];
 }
@@ -104,7 +103,12 @@ export class SimCluster {
       this.streams.restart(name);
     }
     const core = new Membership(this.configFor(name), this.random.fork(), this.clock.now(), this.options.delegate?.(name));
-    const node: SimNode = { core, crashed: false, stalledUntil: undefined, backlog: [], timer: undefined, scheduledAt: Number.POSITIVE_INFINITY, pendingStreams: new Map(), lifecycle: [] };
+    const timer = new DeadlineTimer(this.clock, () => {
+      if (node.crashed || node.stalledUntil !== undefined) return;
+      node.core.tick(this.clock.now());
+      this.pump(name);
+    });
+    const node: SimNode = { core, crashed: false, stalledUntil: undefined, backlog: [], timer, pendingStreams: new Map(), lifecycle: [] };
     this.nodes.set(name, node);
     this.packets.attach(name, (from, bytes) => this.input(name, () => this.receivePacket(name, from, bytes)));
     this.streams.attach(name, (from, frame) => this.input(name, () => this.receiveFrame(name, from, frame)));
@@ -116,7 +120,7 @@ export class SimCluster {
   crash(name: MemberName): void {
     const node = this.node(name);
     node.crashed = true;
-    if (node.timer !== undefined) this.clock.clearTimer(node.timer);
+    node.timer.cancel();
     for (const timer of node.pendingStreams.values()) this.clock.clearTimer(timer);
     node.pendingStreams.clear();
     this.packets.crash(name);
@@ -127,9 +131,7 @@ export class SimCluster {
   stall(name: MemberName, ms: number): void {
     const node = this.node(name);
     node.stalledUntil = this.clock.now() + ms;
-    if (node.timer !== undefined) this.clock.clearTimer(node.timer);
-    node.timer = undefined;
-    node.scheduledAt = Number.POSITIVE_INFINITY;
+    node.timer.cancel();
     this.clock.setTimer(ms, () => {
       node.stalledUntil = undefined;
       const backlog = node.backlog.splice(0);
@@ -230,17 +232,7 @@ export class SimCluster {
   private pump(name: MemberName): void {
     const node = this.node(name);
     this.dispatch(name, node, node.core.ready());
-    const deadline = Math.max(node.core.nextDeadline(), this.clock.now() + 1);
-    if (deadline >= node.scheduledAt) return;
-    if (node.timer !== undefined) this.clock.clearTimer(node.timer);
-    node.scheduledAt = deadline;
-    node.timer = this.clock.setTimer(deadline - this.clock.now(), () => {
-      node.timer = undefined;
-      node.scheduledAt = Number.POSITIVE_INFINITY;
-      if (node.crashed || node.stalledUntil !== undefined) return;
-      node.core.tick(this.clock.now());
-      this.pump(name);
-    });
+    node.timer.schedule(node.core.nextDeadline());
   }
 
   private dispatch(name: MemberName, node: SimNode, ready: Ready): void {

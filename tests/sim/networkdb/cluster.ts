@@ -19,7 +19,7 @@ import { NetworkDb } from "../../../core/gossip/networkdb/networkdb.ts";
 import type { NetworkDbMessage } from "../../../core/gossip/networkdb/types.ts";
 import type { GossipTuning } from "../../../core/gossip/config.ts";
 import type { Delegate, MemberChange, MemberName } from "../../../core/gossip/types.ts";
-import { type Random, type TimerId, VirtualNetwork } from "../../kit/index.ts";
+import { DeadlineTimer, type Random, VirtualNetwork } from "../../kit/index.ts";
 import { SimCluster } from "../gossip/cluster.ts";
 
 /** One NetworkDB message as a node received it. */
@@ -52,8 +52,7 @@ export interface NetDbClusterOptions {
 
 interface Node {
   db: NetworkDb;
-  timer: TimerId | undefined;
-  scheduledAt: number;
+  timer: DeadlineTimer;
   /** While set, the process is frozen: deliveries wait in `backlog`, no ticks run. */
   stalledUntil: number | undefined;
   backlog: (() => void)[];
@@ -102,13 +101,17 @@ export class NetDbCluster {
   /** Starts `name` (a fresh process, after a crash too) and joins it to the cluster through `seeds`. */
   start(name: MemberName, seeds: readonly MemberName[] = []): NetworkDb {
     const previous = this.nodes.get(name);
-    if (previous?.timer !== undefined) this.clock.clearTimer(previous.timer);
+    previous?.timer.cancel();
     if (previous !== undefined) {
       this.datagrams.restart(name);
       this.streams.restart(name);
     }
     const db = new NetworkDb({ self: name, random: this.random.fork(), now: this.clock.now(), config: this.options.config });
-    this.nodes.set(name, { db, timer: undefined, scheduledAt: Number.POSITIVE_INFINITY, stalledUntil: undefined, backlog: [] });
+    const timer = new DeadlineTimer(this.clock, () => {
+      db.tick(this.clock.now());
+      this.pump(name);
+    });
+    this.nodes.set(name, { db, timer, stalledUntil: undefined, backlog: [] });
     this.datagrams.attach(name, (_from, bytes) => this.deliver(name, "gossip", bytes));
     this.streams.attach(name, (_from, bytes) => this.deliver(name, "bulk", bytes));
     this.gossip.start(name, seeds);
@@ -118,10 +121,7 @@ export class NetDbCluster {
 
   /** Kills `name`: no goodbye; its NetworkDB state dies with it. */
   crash(name: MemberName): void {
-    const node = this.node(name);
-    if (node.timer !== undefined) this.clock.clearTimer(node.timer);
-    node.timer = undefined;
-    node.scheduledAt = Number.POSITIVE_INFINITY;
+    this.node(name).timer.cancel();
     this.gossip.crash(name);
   }
 
@@ -130,9 +130,7 @@ export class NetDbCluster {
     const node = this.node(name);
     this.gossip.stall(name, ms);
     node.stalledUntil = this.clock.now() + ms;
-    if (node.timer !== undefined) this.clock.clearTimer(node.timer);
-    node.timer = undefined;
-    node.scheduledAt = Number.POSITIVE_INFINITY;
+    node.timer.cancel();
     this.clock.setTimer(ms, () => {
       node.stalledUntil = undefined;
       for (const input of node.backlog.splice(0)) input();
@@ -232,15 +230,6 @@ export class NetDbCluster {
       if (message.transport === "packet") this.datagrams.send(name, message.to, message.bytes);
       else this.streams.send(name, message.to, message.bytes);
     }
-    const deadline = Math.max(node.db.nextDeadline(), this.clock.now() + 1);
-    if (deadline >= node.scheduledAt) return;
-    if (node.timer !== undefined) this.clock.clearTimer(node.timer);
-    node.scheduledAt = deadline;
-    node.timer = this.clock.setTimer(deadline - this.clock.now(), () => {
-      node.timer = undefined;
-      node.scheduledAt = Number.POSITIVE_INFINITY;
-      node.db.tick(this.clock.now());
-      this.pump(name);
-    });
+    node.timer.schedule(node.db.nextDeadline());
   }
 }
