@@ -7,13 +7,15 @@
  * namespaces; they match only the lab's host addresses, so the test's own address is never cut
  * off. Every address in play is one the lab assigned: nothing is sent anywhere else.
  *
- * A lab implements `NodePlacement`, so `new TestCluster(lab)` runs each agent in its namespace.
- * `destroy()` removes everything; a lab left behind by a crashed run is removed by the next one.
+ * A lab implements `NodePlacement`, so `new TestCluster(lab)` runs each agent in its namespace;
+ * `netnsClusterForFile` sets one up with a formed cluster for a test file. `destroy()` removes
+ * everything; a lab left behind by a crashed run is removed by the next one.
  */
 import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { waitFor, type NodePlacement, type TestCluster, type TestNode } from "../cluster/harness.ts";
+import { afterAll, afterEach, beforeAll } from "bun:test";
+import { cleanup, TestCluster, waitFor, type NodePlacement, type TestNode } from "../cluster/harness.ts";
 
 /** Namespace, bridge and link names of every lab start with this, followed by the run id. */
 const PREFIX = "shoal-t";
@@ -86,7 +88,8 @@ export function removeLeftovers(): void {
 
 /** Runs `check` in a fresh throwaway namespace; its error, if any, is the reason returned. */
 function probeNamespace(check: (namespace: string) => void): string | undefined {
-  const probe = `${PREFIX}${randomRunId()}-probe`;
+  // Not of the lab form, so a concurrent run never takes it for a leftover.
+  const probe = `${PREFIX}probe-${randomRunId()}`;
   try {
     run(["ip", "netns", "add", probe]);
     check(probe);
@@ -326,7 +329,7 @@ export function logCount(node: TestNode, message: string, fields = ""): number {
  * ready, every other manager is a voter, and every node's gossip sees every node alive.
  * Returns the nodes by name.
  */
-export async function formCluster(cluster: TestCluster, managers: string[], workers: string[], agentArgs: string[] = []): Promise<Map<string, TestNode>> {
+async function formCluster(cluster: TestCluster, managers: string[], workers: string[], agentArgs: string[] = []): Promise<Map<string, TestNode>> {
   const nodes = await Promise.all([...managers, ...workers].map((name) => cluster.start(name, { args: agentArgs })));
   const byName = new Map(nodes.map((node) => [node.name, node]));
   const [first, ...others] = nodes;
@@ -350,4 +353,51 @@ export async function formCluster(cluster: TestCluster, managers: string[], work
   };
   await waitFor(async () => (await Promise.all(nodes.map(gossipWhole))).every(Boolean), { timeoutMs: 30_000, intervalMs: 100, what: "every node's gossip seeing every node alive" });
   return byName;
+}
+
+/** A file's lab, its cluster and its nodes, from `netnsClusterForFile`. */
+export interface NetnsCluster {
+  lab: NetnsLab;
+  cluster: TestCluster;
+  /** The node started under `name`. */
+  node(name: string): TestNode;
+  /** Every node, managers first. */
+  nodes(): TestNode[];
+}
+
+/**
+ * Registers the file's hooks: before all, a lab with one host per node and the cluster formed
+ * on it (see `formCluster`); after each test, a heal, so a failed step never leaves the next
+ * one cut off; after all, every agent killed and the lab destroyed. Does nothing when
+ * `netnsUnavailable()` says why it cannot (the tests skip with that reason).
+ */
+export function netnsClusterForFile(managers: string[], workers: string[], agentArgs: string[] = []): NetnsCluster {
+  let lab: NetnsLab | undefined;
+  let cluster: TestCluster | undefined;
+  let byName = new Map<string, TestNode>();
+  const ready = <T>(value: T | undefined): T => {
+    if (value === undefined) throw new Error("the netns cluster is not set up (skipped, or its setup failed)");
+    return value;
+  };
+  beforeAll(async () => {
+    if (netnsUnavailable()) return;
+    lab = NetnsLab.create(managers.length + workers.length);
+    cluster = new TestCluster(lab);
+    byName = await formCluster(cluster, managers, workers, agentArgs);
+  }, 60_000);
+  afterEach(() => lab?.heal());
+  afterAll(() => {
+    cleanup();
+    lab?.destroy();
+  });
+  return {
+    get lab() {
+      return ready(lab);
+    },
+    get cluster() {
+      return ready(cluster);
+    },
+    node: (name) => ready(byName.get(name)),
+    nodes: () => [...byName.values()],
+  };
 }

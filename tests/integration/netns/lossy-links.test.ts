@@ -5,9 +5,8 @@
  * with tc netem where the kernel has it. Through each window the cluster must stay as it was:
  * nobody declared dead by gossip, every node ready, and at most one leader change.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
-import { cleanup, TestCluster, type TestNode } from "../cluster/harness.ts";
-import { formCluster, gossipMembersOf, logCount, NetnsLab, netemUnavailable, netnsUnavailable } from "./harness.ts";
+import { describe, expect, test } from "bun:test";
+import { gossipMembersOf, logCount, netemUnavailable, netnsClusterForFile, netnsUnavailable } from "./harness.ts";
 
 const unavailable = netnsUnavailable();
 if (unavailable) console.log(`netns lossy-link tests skipped: ${unavailable}`);
@@ -19,23 +18,14 @@ const WINDOW_MS = 12_000;
 /** Leader changes tolerated over a window: one unlucky election, never a churn. */
 const MAX_LEADER_CHANGES = 1;
 
-let lab: NetnsLab | undefined;
-let cluster: TestCluster;
-let nodes: Map<string, TestNode>;
-
-function node(name: string): TestNode {
-  const found = nodes.get(name);
-  if (!found) throw new Error(`no node ${name}`);
-  return found;
-}
-
 const managerNames = ["m1", "m2", "m3"];
+const netns = netnsClusterForFile(managerNames, ["w1", "w2"]);
 
 /** Gossip deaths logged by every node, and elections won by every manager, so far. */
 function tally(): { deaths: number; elections: number } {
   let deaths = 0;
   let elections = 0;
-  for (const each of nodes.values()) {
+  for (const each of netns.nodes()) {
     deaths += logCount(each, "gossip member dead");
     if (managerNames.includes(each.name)) elections += logCount(each, "raft role changed", "role=leader");
   }
@@ -49,11 +39,11 @@ function tally(): { deaths: number; elections: number } {
  */
 async function expectStableThroughWindow(what: string): Promise<void> {
   const before = tally();
-  const managers = managerNames.map(node);
+  const managers = managerNames.map(netns.node);
   const leaders: string[] = [];
   const started = performance.now();
   while (performance.now() - started < WINDOW_MS) {
-    const seen = await Promise.all(managers.map((manager) => cluster.leaderSeenBy(manager).catch(() => "")));
+    const seen = await Promise.all(managers.map((manager) => netns.cluster.leaderSeenBy(manager).catch(() => "")));
     for (const leader of seen) if (leader !== "" && leader !== leaders.at(-1)) leaders.push(leader);
     await Bun.sleep(200);
   }
@@ -62,38 +52,24 @@ async function expectStableThroughWindow(what: string): Promise<void> {
   expect(after.deaths - before.deaths).toBe(0);
   expect(after.elections - before.elections).toBeLessThanOrEqual(MAX_LEADER_CHANGES);
   expect(leaders.length - 1).toBeLessThanOrEqual(MAX_LEADER_CHANGES);
-  const listed = cluster.list(node("m1"));
+  const listed = netns.cluster.list(netns.node("m1"));
   expect(listed.filter((entry) => entry.status !== "ready").map((entry) => `${entry.hostname} ${entry.status}`)).toEqual([]);
-  for (const each of nodes.values()) {
+  for (const each of netns.nodes()) {
     const members = await gossipMembersOf(each);
     expect(members.filter((member) => member.state === "dead" || member.state === "left").map((member) => `${each.name} sees ${member.meta?.hostname} ${member.state}`)).toEqual([]);
-    expect(members.length).toBe(nodes.size);
+    expect(members.length).toBe(netns.nodes().length);
   }
 }
 
-beforeAll(async () => {
-  if (unavailable) return;
-  lab = NetnsLab.create(5);
-  cluster = new TestCluster(lab);
-  nodes = await formCluster(cluster, managerNames, ["w1", "w2"]);
-}, 60_000);
-
-afterEach(() => lab?.heal());
-
-afterAll(() => {
-  cleanup();
-  lab?.destroy();
-});
-
 describe("lossy links between network namespaces", () => {
   test.skipIf(unavailable !== undefined)("one-way loss and a randomly lossy link leave the cluster as it was", async () => {
-    lab!.dropInbound(node("w1").host, [node("m2").host]);
-    lab!.lossyLink(node("m3").host, 15);
+    netns.lab.dropInbound(netns.node("w1").host, [netns.node("m2").host]);
+    netns.lab.lossyLink(netns.node("m3").host, 15);
     await expectStableThroughWindow("one-way loss w1<-m2, 15% loss at m3");
   }, 60_000);
 
   test.skipIf(netemMissing !== undefined)("delay with jitter and loss from tc netem leave the cluster as it was", async () => {
-    for (const name of ["m3", "w2"]) lab!.netem(node(name).host, ["delay", "20ms", "10ms", "loss", "10%"]);
+    for (const name of ["m3", "w2"]) netns.lab.netem(netns.node(name).host, ["delay", "20ms", "10ms", "loss", "10%"]);
     await expectStableThroughWindow("netem 20±10 ms, 10% loss at m3 and w2");
   }, 60_000);
 });

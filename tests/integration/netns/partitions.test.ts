@@ -5,9 +5,9 @@
  * a follower and catches up); then the worker's host is (marked down, ready again after the
  * heal, gossip whole again). The steps share one cluster and run in order.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
-import { cleanup, TestCluster, waitFor, type TestNode } from "../cluster/harness.ts";
-import { formCluster, gossipMembersOf, metricOf, NetnsLab, netnsUnavailable } from "./harness.ts";
+import { describe, expect, test } from "bun:test";
+import { waitFor, type TestNode } from "../cluster/harness.ts";
+import { gossipMembersOf, metricOf, netnsClusterForFile, netnsUnavailable } from "./harness.ts";
 
 const unavailable = netnsUnavailable();
 if (unavailable) console.log(`netns partition tests skipped: ${unavailable}`);
@@ -15,61 +15,38 @@ if (unavailable) console.log(`netns partition tests skipped: ${unavailable}`);
 /** Heartbeats every 500 ms, so a worker is down after 1.5 s of silence. */
 const AGENT_ARGS = ["--heartbeat-period-ms", "500"];
 
-let lab: NetnsLab | undefined;
-let cluster: TestCluster;
-let nodes: Map<string, TestNode>;
-
-function node(name: string): TestNode {
-  const found = nodes.get(name);
-  if (!found) throw new Error(`no node ${name}`);
-  return found;
-}
+const netns = netnsClusterForFile(["m1", "m2", "m3"], ["w1"], AGENT_ARGS);
 
 function managers(): TestNode[] {
-  return ["m1", "m2", "m3"].map(node);
+  return ["m1", "m2", "m3"].map(netns.node);
 }
 
 /** The leader as `via` lists it, with its node id. */
 function leaderOf(via: TestNode): { node: TestNode; id: string } {
-  const listed = cluster.list(via).find((entry) => entry.managerStatus === "leader");
+  const listed = netns.cluster.list(via).find((entry) => entry.managerStatus === "leader");
   if (!listed) throw new Error(`${via.name} lists no leader`);
-  return { node: node(listed.hostname), id: listed.id };
+  return { node: netns.node(listed.hostname), id: listed.id };
 }
-
-beforeAll(async () => {
-  if (unavailable) return;
-  lab = NetnsLab.create(4);
-  cluster = new TestCluster(lab);
-  nodes = await formCluster(cluster, ["m1", "m2", "m3"], ["w1"], AGENT_ARGS);
-}, 60_000);
-
-// A failed step must not leave the next one partitioned.
-afterEach(() => lab?.heal());
-
-afterAll(() => {
-  cleanup();
-  lab?.destroy();
-});
 
 describe("partitions between network namespaces", () => {
   test.skipIf(unavailable !== undefined)("the cluster formed across hosts, each node at its own namespace address", () => {
-    const listed = cluster.list(node("m1"));
+    const listed = netns.cluster.list(netns.node("m1"));
     expect(listed.map((entry) => entry.hostname).sort()).toEqual(["m1", "m2", "m3", "w1"]);
-    for (const entry of listed) expect(entry.address).toBe(node(entry.hostname).address);
-    expect(node("w1").address).toStartWith(`10.231.${lab?.subnet}.`);
+    for (const entry of listed) expect(entry.address).toBe(netns.node(entry.hostname).address);
+    expect(netns.node("w1").address).toStartWith(`10.231.${netns.lab.subnet}.`);
   });
 
   test.skipIf(unavailable !== undefined)("an isolated leader steps down, the majority elects another and takes writes, and after the heal the old leader follows and catches up", async () => {
-    const old = leaderOf(node("m1"));
+    const old = leaderOf(netns.node("m1"));
     const majority = managers().filter((manager) => manager !== old.node);
     const [first, second] = majority as [TestNode, TestNode];
-    lab!.partition([[old.node.host], lab!.addresses.filter((host) => host !== old.node.host)]);
+    netns.lab.partition([[old.node.host], netns.lab.addresses.filter((host) => host !== old.node.host)]);
     const cut = performance.now();
 
     let newLeader = "";
     await waitFor(async () => {
-      newLeader = await cluster.leaderSeenBy(first);
-      return newLeader !== "" && newLeader !== old.id && (await cluster.leaderSeenBy(second)) === newLeader;
+      newLeader = await netns.cluster.leaderSeenBy(first);
+      return newLeader !== "" && newLeader !== old.id && (await netns.cluster.leaderSeenBy(second)) === newLeader;
     }, { timeoutMs: 15_000, intervalMs: 20, what: "a new leader on the majority side" });
     console.log(`netns: majority agreed on a new leader ${(performance.now() - cut).toFixed(0)} ms after the leader's host was cut off`);
 
@@ -78,47 +55,47 @@ describe("partitions between network namespaces", () => {
     expect(write.exitCode).toBe(0);
 
     // Check-quorum: with no majority heard for an election timeout, the old leader gives up.
-    await waitFor(async () => (await metricOf(old.node, "shoal_raft_is_leader")) === 0 && (await cluster.leaderSeenBy(old.node)) !== old.id, {
+    await waitFor(async () => (await metricOf(old.node, "shoal_raft_is_leader")) === 0 && (await netns.cluster.leaderSeenBy(old.node)) !== old.id, {
       timeoutMs: 5_000, intervalMs: 20, what: `${old.node.name} to stop calling itself leader`,
     });
     console.log(`netns: isolated old leader stepped down ${(performance.now() - cut).toFixed(0)} ms after the cut`);
     // Cut off, it cannot take a write.
     expect(old.node.shoal("node", "update", "w1", "--label-add", "written=by-the-minority").exitCode).not.toBe(0);
 
-    lab!.heal();
+    netns.lab.heal();
     const healed = performance.now();
     const newLeaderNode = leaderOf(first).node;
     await waitFor(async () => {
       const [applied, leaderApplied] = await Promise.all([metricOf(old.node, "shoal_raft_applied_index"), metricOf(newLeaderNode, "shoal_raft_applied_index")]);
-      return (await cluster.leaderSeenBy(old.node)) === newLeader && applied !== undefined && applied === leaderApplied;
+      return (await netns.cluster.leaderSeenBy(old.node)) === newLeader && applied !== undefined && applied === leaderApplied;
     }, { timeoutMs: 15_000, intervalMs: 20, what: `${old.node.name} following ${newLeader} and caught up` });
     console.log(`netns: old leader followed the new one and caught up ${(performance.now() - healed).toFixed(0)} ms after the heal`);
 
     // Pre-vote: the returning node's higher election attempts must not have deposed the new leader.
-    expect(await cluster.leaderSeenBy(first)).toBe(newLeader);
+    expect(await netns.cluster.leaderSeenBy(first)).toBe(newLeader);
     expect(await metricOf(old.node, "shoal_raft_term")).toBe(await metricOf(newLeaderNode, "shoal_raft_term"));
-    expect(cluster.list(old.node).find((entry) => entry.hostname === "w1")?.labels).toMatchObject({ written: "during-partition" });
-    await cluster.waitForNodes(newLeaderNode, (listed) => listed.find((entry) => entry.id === old.id)?.managerStatus === "reachable", `${old.node.name} reachable again`);
+    expect(netns.cluster.list(old.node).find((entry) => entry.hostname === "w1")?.labels).toMatchObject({ written: "during-partition" });
+    await netns.cluster.waitForNodes(newLeaderNode, (listed) => listed.find((entry) => entry.id === old.id)?.managerStatus === "reachable", `${old.node.name} reachable again`);
   }, 60_000);
 
   test.skipIf(unavailable !== undefined)("a worker cut off is marked down, and after the heal is ready again with whole gossip", async () => {
-    const worker = node("w1");
-    const leader = leaderOf(node("m1")).node;
+    const worker = netns.node("w1");
+    const leader = leaderOf(netns.node("m1")).node;
     // Ready before the cut, so the down below is this cut's doing.
-    expect(cluster.list(leader).find((entry) => entry.hostname === "w1")?.status).toBe("ready");
-    lab!.partition([[worker.host], managers().map((manager) => manager.host)]);
+    expect(netns.cluster.list(leader).find((entry) => entry.hostname === "w1")?.status).toBe("ready");
+    netns.lab.partition([[worker.host], managers().map((manager) => manager.host)]);
     const cut = performance.now();
-    await cluster.waitForNodes(leader, (listed) => listed.find((entry) => entry.hostname === "w1")?.status === "down", "w1 down", 15_000);
+    await netns.cluster.waitForNodes(leader, (listed) => listed.find((entry) => entry.hostname === "w1")?.status === "down", "w1 down", 15_000);
     console.log(`netns: cut-off worker marked down ${(performance.now() - cut).toFixed(0)} ms after the cut`);
 
-    lab!.heal();
+    netns.lab.heal();
     const healed = performance.now();
-    await cluster.waitForNodes(leader, (listed) => listed.find((entry) => entry.hostname === "w1")?.status === "ready", "w1 ready again", 15_000);
+    await netns.cluster.waitForNodes(leader, (listed) => listed.find((entry) => entry.hostname === "w1")?.status === "ready", "w1 ready again", 15_000);
     console.log(`netns: worker ready again ${(performance.now() - healed).toFixed(0)} ms after the heal`);
 
     const allAlive = async (via: TestNode) => {
       const members = await gossipMembersOf(via);
-      return members.length === nodes.size && members.every((member) => member.state === "alive");
+      return members.length === 4 && members.every((member) => member.state === "alive");
     };
     // Usually within a few seconds (a refuted suspicion, gossip to the dead); when both sides had
     // declared each other dead, at the latest at the next reconnect attempt (lan profile: 30 s).
