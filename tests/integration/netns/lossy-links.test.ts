@@ -1,7 +1,8 @@
 /**
  * Imperfect links between real hosts: three managers and two workers, each `dist/shoal agent` in
- * its own network namespace. One-way loss (a worker hears nothing from one manager) and a lossy
- * link (a manager losing packets both ways, at random) are made with nftables; delay and loss
+ * its own network namespace. One-way loss (a worker hears nothing from one manager; the leader
+ * hears nothing from one follower) and a lossy link (a manager losing packets both ways, at
+ * random) are made with nftables; delay and loss
  * with tc netem where the kernel has it. Through each window the cluster must stay as it was:
  * nobody declared dead by gossip, every node ready, and at most one leader change.
  */
@@ -66,6 +67,14 @@ describe("lossy links between network namespaces", () => {
     netns.lab.dropInbound(netns.node("w1").host, [netns.node("m2").host]);
     netns.lab.lossyLink(netns.node("m3").host, 15);
     await expectStableThroughWindow("one-way loss w1<-m2, 15% loss at m3");
+  }, 60_000);
+
+  test.skipIf(unavailable !== undefined)("a leader that hears nothing from one follower keeps leading and nobody is declared dead", async () => {
+    const leader = netns.cluster.list(netns.node("m1")).find((entry) => entry.managerStatus === "leader");
+    const follower = managerNames.map(netns.node).find((manager) => manager.name !== leader?.hostname);
+    if (!leader || !follower) throw new Error("no leader and follower to cut one way");
+    netns.lab.dropInbound(netns.node(leader.hostname).host, [follower.host]);
+    await expectStableThroughWindow(`one-way loss ${leader.hostname}<-${follower.name} (leader from a follower)`);
   }, 60_000);
 
   test.skipIf(netemMissing !== undefined)("delay with jitter and loss from tc netem leave the cluster as it was", async () => {
