@@ -74,6 +74,8 @@ describe("partitions between network namespaces", () => {
     // Pre-vote: the returning node's higher election attempts must not have deposed the new leader.
     expect(await netns.cluster.leaderSeenBy(first)).toBe(newLeader);
     expect(await metricOf(old.node, "shoal_raft_term")).toBe(await metricOf(newLeaderNode, "shoal_raft_term"));
+    // Its own state machine applied the write (same applied index as the leader, above); node ls
+    // on it, which it forwards to the leader, shows the label too.
     expect(netns.cluster.list(old.node).find((entry) => entry.hostname === "w1")?.labels).toMatchObject({ written: "during-partition" });
     await netns.cluster.waitForNodes(newLeaderNode, (listed) => listed.find((entry) => entry.id === old.id)?.managerStatus === "reachable", `${old.node.name} reachable again`);
   }, 60_000);
@@ -81,7 +83,9 @@ describe("partitions between network namespaces", () => {
   test.skipIf(unavailable !== undefined)("a worker cut off is marked down, and after the heal is ready again with whole gossip", async () => {
     const worker = netns.node("w1");
     const leader = leaderOf(netns.node("m1")).node;
-    // Ready before the cut, so the down below is this cut's doing.
+    // Ready before the cut, so the down below is this cut's doing. (w1 stayed with the majority
+    // through the leader's partition; a down report the cut-off leader held until the heal once
+    // marked it down here.)
     expect(netns.cluster.list(leader).find((entry) => entry.hostname === "w1")?.status).toBe("ready");
     netns.lab.partition([[worker.host], managers().map((manager) => manager.host)]);
     const cut = performance.now();
