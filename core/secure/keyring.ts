@@ -16,7 +16,7 @@ import { ShoalError } from "../common/errors.ts";
 
 /** Length in bytes of every gossip key (NaCl secretbox keys). */
 export const GOSSIP_KEY_BYTES = 32;
-/** Length in bytes of a key id in a packet header. */
+/** Length in bytes of a key id (its last bytes travel in packet headers as the key tag). */
 export const KEY_ID_BYTES = 4;
 
 /** What `list()` reports about one installed key; never the key itself. */
@@ -31,7 +31,7 @@ export interface KeyInfo {
 export interface InstalledKey {
   /** The key id as 8 lowercase hex digits. */
   id: string;
-  /** The key id as the bytes carried in packet headers. */
+  /** The key id as bytes (the packet header carries its last bytes, the key tag). */
   idBytes: Uint8Array;
   /** The 32-byte secretbox key. */
   key: Uint8Array;

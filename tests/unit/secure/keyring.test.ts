@@ -40,6 +40,14 @@ describe("Keyring", () => {
     expect(errorCode(() => ring.install(keyB, { id: "00000001" }))).toBe("key_conflict");
   });
 
+  test("withTag finds every installed key whose id ends with a header's key tag", () => {
+    const ring = new Keyring();
+    ring.install(keyA, { id: "00010002" });
+    ring.install(keyB, { id: "00030002" });
+    expect(ring.withTag(Uint8Array.of(0, 2)).map((key) => key.id).sort()).toEqual(["00010002", "00030002"]);
+    expect(ring.withTag(Uint8Array.of(0, 3))).toEqual([]);
+  });
+
   test("use makes an installed key primary and refuses an unknown one", () => {
     const ring = Keyring.of([keyA]);
     const b = ring.install(keyB);
