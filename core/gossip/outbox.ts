@@ -1,0 +1,66 @@
+/**
+ * Everything leaving a membership core goes through here into `state.out`, which `ready()`
+ * drains: packets (each topped up with queued broadcasts), the periodic gossip round, streams
+ * for the shell to open, and member events.
+ */
+import { PACKET_OVERHEAD, USER_MESSAGE_OVERHEAD, assemblePacket, encodeMessage } from "./codec.ts";
+import { type MembershipState, type PendingStream, randomMembers } from "./state.ts";
+import type { Address, GossipEvent, Member, MemberChange, StreamPurpose, StreamRequest } from "./types.ts";
+
+/** One gossip round: queued broadcasts to `gossipNodes` random members, recently dead ones included. */
+export function gossip(state: MembershipState, now: number): void {
+  if (state.probeOrder.length === 0) return;
+  const room = state.config.maxPacketBytes - PACKET_OVERHEAD;
+  // Most rounds have nothing to say: find that out before drawing any targets.
+  let messages = piggyback(state, room);
+  if (messages.length === 0) return;
+  const gossipToTheDead = state.config.gossipToTheDeadTime;
+  const targets = randomMembers(state, state.config.gossipNodes, (member) =>
+    member.state === "alive" || member.state === "suspect" || now - member.stateChangedAt < gossipToTheDead);
+  for (const target of targets) {
+    if (messages.length === 0) messages = piggyback(state, room);
+    if (messages.length === 0) return;
+    emitPacket(state, target.address, messages);
+    messages = [];
+  }
+}
+
+/** Sends `messages` with as many queued broadcasts as still fit piggybacked behind them. */
+export function sendPacket(state: MembershipState, to: Address, messages: Uint8Array[]): void {
+  let room = state.config.maxPacketBytes - PACKET_OVERHEAD;
+  for (const message of messages) room -= message.length;
+  emitPacket(state, to, [...messages, ...piggyback(state, room)]);
+}
+
+function piggyback(state: MembershipState, room: number): Uint8Array[] {
+  const messages = state.broadcasts.take(0, room, state.table.size);
+  if (state.delegate === undefined) return messages;
+  let left = room;
+  for (const message of messages) left -= message.length;
+  if (left <= USER_MESSAGE_OVERHEAD) return messages;
+  for (const data of state.delegate.getBroadcasts(USER_MESSAGE_OVERHEAD, left)) messages.push(encodeMessage({ type: "user", data }));
+  return messages;
+}
+
+function emitPacket(state: MembershipState, to: Address, messages: Uint8Array[]): void {
+  const bytes = assemblePacket(messages);
+  state.counters.packetsSent++;
+  state.counters.bytesSent += bytes.length;
+  state.out.packets.push({ to, bytes });
+}
+
+/** Asks the shell to open a stream to `to`; its answer comes back through `streamReply` with the returned id. */
+export function openStream(state: MembershipState, to: Address, pending: PendingStream, bytes: Uint8Array): number {
+  const id = state.nextStreamId++;
+  state.pendingStreams.set(id, pending);
+  state.counters.streamsOpened++;
+  const purpose: StreamPurpose = pending.purpose;
+  state.out.streams.push({ id, to, purpose, bytes } satisfies StreamRequest);
+  return id;
+}
+
+/** Reports a change to `member`, with a snapshot so later changes do not rewrite the event. */
+export function emitMemberEvent(state: MembershipState, change: MemberChange, member: Member): void {
+  const event: GossipEvent = { type: "member", change, member: { ...member } };
+  state.out.events.push(event);
+}
