@@ -135,11 +135,12 @@ export class TcpTransport {
   send(messages: readonly Message[]): void {
     const batches = new Map<NodeId, Uint8Array[]>();
     for (const message of messages) {
-      const frame = encodeFrame(encodeRaftMessage(message));
-      if (frame.length - 4 > this.settings.maxFrameBytes) {
+      const payload = encodeRaftMessage(message);
+      if (payload.length > this.settings.maxFrameBytes) {
         this.drop("too_large", message.to);
         continue;
       }
+      const frame = encodeFrame(payload);
       const batch = batches.get(message.to);
       if (batch) batch.push(frame);
       else batches.set(message.to, [frame]);
