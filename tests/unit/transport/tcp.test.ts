@@ -6,6 +6,7 @@ import type { Message } from "../../../core/raft/types.ts";
 import { encodeFrame } from "../../../core/transport/frame.ts";
 import { decodeRaftMessage, encodeRaftMessage } from "../../../core/transport/tcp-messages.ts";
 import { TcpTransport } from "../../../core/transport/tcp.ts";
+import { waitFor } from "../../../scripts/bench/lib/wait.ts";
 
 function message(overrides: Partial<Message> = {}): Message {
   return {
@@ -13,14 +14,6 @@ function message(overrides: Partial<Message> = {}): Message {
     entries: [{ term: 3, index: 8, type: "normal", data: new Uint8Array([1, 2, 3]) }, { term: 3, index: 9, type: "conf", data: new Uint8Array() }],
     ...overrides,
   };
-}
-
-async function until(predicate: () => boolean, what: string, deadlineMs = 5000): Promise<void> {
-  const deadline = Date.now() + deadlineMs;
-  while (!predicate()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await Bun.sleep(5);
-  }
 }
 
 describe("raft message codec", () => {
@@ -83,7 +76,7 @@ describe("TcpTransport", () => {
     const batch = Array.from({ length: 200 }, (_, i) => message({ index: i }));
     a.send(batch);
     b.send([message({ from: "b", to: "a", type: "appendResp", entries: [] })]);
-    await until(() => toB.length === 200 && toA.length === 1, "both directions");
+    await waitFor(() => toB.length === 200 && toA.length === 1, { what: "both directions" });
     expect(toB).toEqual(batch);
     expect(toA[0]?.type).toBe("appendResp");
   });
@@ -114,7 +107,7 @@ describe("TcpTransport", () => {
     const a = await node("a", []);
     a.setPeer("b", b.address());
     a.send([message()]);
-    await until(() => inbox.length === 1, "a valid message after the attacks");
+    await waitFor(() => inbox.length === 1, { what: "a valid message after the attacks" });
   });
 
   test("a message over the frame limit is dropped and counted on the sender, not sent", async () => {
@@ -124,7 +117,7 @@ describe("TcpTransport", () => {
     const a = await node("a", [], metrics);
     a.setPeer("b", b.address());
     a.send([message({ entries: [{ term: 1, index: 1, type: "normal", data: new Uint8Array(100 * 1024) }] }), message({ index: 1 })]);
-    await until(() => inbox.length === 1, "the small message");
+    await waitFor(() => inbox.length === 1, { what: "the small message" });
     expect(inbox[0]?.index).toBe(1);
     expect(metrics.render()).toContain('shoal_raft_transport_messages_dropped_total{reason="too_large"} 1');
   });
@@ -136,15 +129,15 @@ describe("TcpTransport", () => {
     const address = b.address();
     a.setPeer("b", address);
     a.send([message()]);
-    await until(() => first.length === 1, "first delivery");
+    await waitFor(() => first.length === 1, { what: "first delivery" });
     await b.close();
     open.splice(open.indexOf(b), 1);
     const second: Message[] = [];
     await node("b", second, new MetricsRegistry(), address.port);
-    await until(() => {
+    await waitFor(() => {
       a.send([message({ type: "heartbeat", entries: [] })]);
       return second.length > 0;
-    }, "delivery after the restart");
+    }, { what: "delivery after the restart" });
     expect(second[0]?.type).toBe("heartbeat");
   });
 });
