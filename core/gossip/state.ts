@@ -47,7 +47,7 @@ export interface JoinAttempt {
 export type MembershipCounters = Omit<GossipStats, "awareness" | "queuedBroadcasts">;
 
 /** A timer that is not armed. */
-export const NEVER = Number.POSITIVE_INFINITY;
+const NEVER = Number.POSITIVE_INFINITY;
 
 /** Everything one membership core knows and has scheduled. */
 export interface MembershipState {

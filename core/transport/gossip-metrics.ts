@@ -15,7 +15,7 @@ import type { MemberState } from "../gossip/types.ts";
 export type GossipDropReason = DropReason | "undecodable";
 
 /** Every gossip drop reason, for pre-registering series. */
-export const GOSSIP_DROP_REASONS: readonly GossipDropReason[] = [...DROP_REASONS, "undecodable"];
+const GOSSIP_DROP_REASONS: readonly GossipDropReason[] = [...DROP_REASONS, "undecodable"];
 
 const MEMBER_STATES: readonly MemberState[] = ["alive", "suspect", "dead", "left"];
 

@@ -13,7 +13,7 @@ import { maxNameBytes } from "./config.ts";
 import type { AttachmentRecord, AttachmentsMessage, BulkSyncMessage, EntryRecord, NetworkDbMessage } from "./types.ts";
 
 /** Envelope kind of every NetworkDB message. */
-export const networkDbEnvelopeKind = "networkdb";
+const networkDbEnvelopeKind = "networkdb";
 const version = 1;
 
 /** Limits the decoder enforces beyond the fixed name rules. */

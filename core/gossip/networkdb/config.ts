@@ -80,7 +80,7 @@ export const maxNameBytes = 128;
  * Room a single entry needs in a gossip message beside its value: the envelope, four names at
  * `maxNameBytes`, field labels and counters.
  */
-export const entryOverheadBytes = 4 * maxNameBytes + 128;
+const entryOverheadBytes = 4 * maxNameBytes + 128;
 
 /** Overrides `defaultNetworkDbConfig` with `overrides` and rejects impossible values. */
 export function resolveNetworkDbConfig(overrides: Partial<NetworkDbConfig> = {}): NetworkDbConfig {
