@@ -18,10 +18,8 @@ export interface PendingRead {
 }
 
 /** Key for a context: reads are matched by the bytes of their context. */
-export function contextKey(context: Uint8Array): string {
-  let key = "";
-  for (const byte of context) key += byte.toString(16).padStart(2, "0");
-  return key;
+function contextKey(context: Uint8Array): string {
+  return Buffer.from(context.buffer, context.byteOffset, context.byteLength).toString("hex");
 }
 
 /** Pending reads in arrival order. */
@@ -50,8 +48,9 @@ export class ReadOnlyQueue {
     const key = contextKey(context);
     const at = this.order.indexOf(key);
     if (at < 0) return [];
-    const released = this.order.splice(0, at + 1).map((k) => this.pending.get(k) as PendingRead);
-    for (const k of released.map((read) => contextKey(read.request.context ?? new Uint8Array()))) this.pending.delete(k);
+    const keys = this.order.splice(0, at + 1);
+    const released = keys.map((k) => this.pending.get(k) as PendingRead);
+    for (const k of keys) this.pending.delete(k);
     return released;
   }
 
