@@ -166,6 +166,14 @@ export function cloneConf(conf: ConfState): ConfState {
 }
 
 /**
+ * Whether persisting `next` over `persisted` changes the term or vote, which must be on disk
+ * before anything depends on them; a change of the commit index alone need not be.
+ */
+export function changesTermOrVote(next: HardState | undefined, persisted: HardState): boolean {
+  return next !== undefined && (next.term !== persisted.term || next.vote !== persisted.vote);
+}
+
+/**
  * The log every founding member of a new cluster starts with: one committed membership entry
  * per initial member, identical on all of them. Keeping the initial membership in the log
  * (rather than only in local state) means a node added later learns it by replication.

@@ -13,7 +13,7 @@ import type { Database } from "bun:sqlite";
 import { join } from "node:path";
 import { CompactedError, SnapshotOutOfDateError, SnapshotTemporarilyUnavailableError, UnavailableError } from "../raft/errors.ts";
 import { limitSize } from "../raft/size.ts";
-import { bootstrapLog, cloneConf, emptyConfState, type InitialState, type Storage } from "../raft/storage.ts";
+import { bootstrapLog, changesTermOrVote, cloneConf, emptyConfState, type InitialState, type Storage } from "../raft/storage.ts";
 import type { ConfState, Entry, HardState, Snapshot } from "../raft/types.ts";
 import { checkpointInBackground } from "./checkpoint.ts";
 import { entryRow, loadState, openDatabase, RAFT_DB_FILE, writeRecord, type LogStart, type StoredSnapshot } from "./schema.ts";
@@ -156,8 +156,7 @@ export class DurableStorage implements Storage {
     // A change of the commit index alone need not reach the disk before anything else happens
     // (etcd's MustSync rule): a lost commit index is relearned from the leader, while a lost
     // term, vote or entry could break safety. Skipping that fsync saves one per round trip.
-    const hard = batch.hardState;
-    const mustSync = appended.from !== undefined || snapshot !== undefined || (hard !== undefined && (hard.term !== this.hardState.term || hard.vote !== this.hardState.vote));
+    const mustSync = appended.from !== undefined || snapshot !== undefined || changesTermOrVote(batch.hardState, this.hardState);
     if (!mustSync) this.db.run("PRAGMA synchronous = NORMAL");
     this.db.transaction(() => {
       if (snapshot) {

@@ -20,7 +20,8 @@ import { nullLogger, type Logger } from "../common/log.ts";
 import type { ConfChange } from "../raft/confchange.ts";
 import { ProposalDroppedError } from "../raft/errors.ts";
 import type { RawNode } from "../raft/node.ts";
-import type { ConfState, Entry, HardState, Message, NodeId, Ready, ReadState, SoftState } from "../raft/types.ts";
+import { changesTermOrVote } from "../raft/storage.ts";
+import type { ConfState, Entry, Message, NodeId, Ready, ReadState, SoftState } from "../raft/types.ts";
 import { decodeProposal, encodeProposal } from "./proposal.ts";
 import type { DurableStorage } from "./raft-storage.ts";
 import { PendingRequests, RequestTimeoutError } from "./pending-requests.ts";
@@ -361,8 +362,4 @@ export class Replica<R> {
       await new Promise((resolve) => setTimeout(resolve, this.config.tickMs / 4));
     }
   }
-}
-
-function changesTermOrVote(next: HardState | undefined, persisted: HardState): boolean {
-  return next !== undefined && (next.term !== persisted.term || next.vote !== persisted.vote);
 }
