@@ -12,22 +12,24 @@ export interface WaitOptions {
 
 /**
  * Polls `check` until it returns true; resolves with the milliseconds waited. A check that
- * throws counts as "not yet" (a connection refused while a server starts), and the last such
- * error is named when the deadline passes.
+ * throws, or returns a string saying why not, counts as "not yet" (a connection refused while a
+ * server starts), and the last such detail is named when the deadline passes.
  */
-export async function waitFor(check: () => boolean | Promise<boolean>, options: WaitOptions = {}): Promise<number> {
+export async function waitFor(check: () => boolean | string | Promise<boolean | string>, options: WaitOptions = {}): Promise<number> {
   const timeoutMs = options.timeoutMs ?? 10_000;
   const intervalMs = options.intervalMs ?? 10;
   const started = performance.now();
-  let lastError: unknown;
+  let lastDetail = "";
   for (;;) {
     try {
-      if (await check()) return performance.now() - started;
+      const result = await check();
+      if (result === true) return performance.now() - started;
+      if (typeof result === "string") lastDetail = `last check: ${result}`;
     } catch (error) {
-      lastError = error;
+      lastDetail = `last error: ${error instanceof Error ? error.message : String(error)}`;
     }
     if (performance.now() - started >= timeoutMs) {
-      const reason = lastError instanceof Error ? ` (last error: ${lastError.message})` : "";
+      const reason = lastDetail ? ` (${lastDetail})` : "";
       throw new Error(`timed out after ${timeoutMs} ms waiting for ${options.what ?? "condition"}${reason}`);
     }
     await Bun.sleep(intervalMs);

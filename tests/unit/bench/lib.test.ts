@@ -186,6 +186,9 @@ describe("servers", () => {
         { timeoutMs: 30, intervalMs: 5, what: "the moon" },
       ),
     ).rejects.toThrow(/timed out after 30 ms waiting for the moon \(last error: connection refused\)/);
+    await expect(waitFor(() => "2 of 3 alive", { timeoutMs: 30, intervalMs: 5, what: "quorum" })).rejects.toThrow(
+      /timed out after 30 ms waiting for quorum \(last check: 2 of 3 alive\)/,
+    );
   });
 
   test("waitForHttp waits for the wanted status", async () => {
