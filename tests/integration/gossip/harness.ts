@@ -8,6 +8,7 @@ import type { Subprocess } from "bun";
 import nacl from "tweetnacl";
 import { encodeGossipKey } from "../../../core/secure/keyring.ts";
 import type { GossipTraffic } from "../../../core/transport/gossip-metrics.ts";
+import { waitFor } from "../../../scripts/bench/lib/wait.ts";
 
 const nodeMain = join(import.meta.dir, "node-main.ts");
 
@@ -123,18 +124,6 @@ export class GossipNodeProcess {
  * returns the milliseconds it took, or throws naming `what` and the last detail the check gave
  * (a string it returned, or an error it threw).
  */
-export async function eventually(what: string, timeoutMs: number, check: () => boolean | string | Promise<boolean | string>, intervalMs = 100): Promise<number> {
-  const started = Date.now();
-  let last = "";
-  while (Date.now() - started < timeoutMs) {
-    try {
-      const result = await check();
-      if (result === true) return Date.now() - started;
-      if (typeof result === "string") last = result;
-    } catch (error) {
-      last = String(error);
-    }
-    await Bun.sleep(intervalMs);
-  }
-  throw new Error(`timed out after ${timeoutMs} ms waiting until ${what}${last ? `: ${last}` : ""}`);
+export function eventually(what: string, timeoutMs: number, check: () => boolean | string | Promise<boolean | string>, intervalMs = 100): Promise<number> {
+  return waitFor(check, { timeoutMs, intervalMs, what });
 }

@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import { listenStreams, requestOverStream, type StreamServer } from "../../../core/transport/gossip-stream.ts";
 import { encodeFrame } from "../../../core/transport/frame.ts";
+import { waitFor } from "../../../scripts/bench/lib/wait.ts";
 
 const limits = { maxFrameBytes: 8 * 1024 * 1024, timeoutMs: 3_000 };
 const servers: StreamServer[] = [];
@@ -40,8 +41,7 @@ describe("gossip streams", () => {
     const { server, errors } = serve((request) => request);
     const socket = await Bun.connect({ hostname: "127.0.0.1", port: server.local.port, socket: { data() {} } });
     socket.write(Uint8Array.of(0xff, 0xff, 0xff, 0xff, 0));
-    const deadline = Date.now() + 3_000;
-    while (errors.length === 0 && Date.now() < deadline) await Bun.sleep(10);
+    await waitFor(() => errors.length > 0, { timeoutMs: 3_000, what: "the oversized frame to be refused" });
     expect(errors[0]).toContain("exceeds");
     expect(await requestOverStream(server.local, Uint8Array.of(7), limits)).toEqual(Uint8Array.of(7));
   });

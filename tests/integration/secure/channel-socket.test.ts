@@ -16,6 +16,7 @@ import { dialSecure, listenSecure, type SecureListener } from "../../../core/sec
 import type { SecureConnection } from "../../../core/secure/channel/connection.ts";
 import { encodeFrame, FrameDecoder } from "../../../core/transport/frame.ts";
 import { NOW, seededBytes, testCluster, type TestCluster } from "../../unit/secure/channel-fixture.ts";
+import { waitFor } from "../../../scripts/bench/lib/wait.ts";
 
 const HOST = "127.0.0.1";
 const cluster = testCluster(41);
@@ -26,14 +27,9 @@ const expired = cluster.node("expired-1", { notBefore: NOW - 10_000, notAfter: N
 const text = (value: string) => new TextEncoder().encode(value);
 const decode = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
 
-/** Polls `predicate` until it holds or `deadlineMs` passes. */
-async function waitFor(predicate: () => boolean, deadlineMs = 5_000): Promise<boolean> {
-  const until = performance.now() + deadlineMs;
-  while (!predicate()) {
-    if (performance.now() > until) return false;
-    await Bun.sleep(5);
-  }
-  return true;
+/** Polls `predicate` until it holds (true) or `deadlineMs` passes (false). */
+function settles(predicate: () => boolean, deadlineMs = 5_000): Promise<boolean> {
+  return waitFor(predicate, { timeoutMs: deadlineMs, intervalMs: 5 }).then(() => true, () => false);
 }
 
 /** An echo server on the secure channel, with its registry and the peers it has seen. */
@@ -107,7 +103,7 @@ class RawClient {
   }
 
   async nextFrame(): Promise<Uint8Array> {
-    if (!(await waitFor(() => this.frames.length > 0 || this.closed))) throw new Error("no frame from the server");
+    if (!(await settles(() => this.frames.length > 0 || this.closed))) throw new Error("no frame from the server");
     const frame = this.frames.shift();
     if (!frame) throw new Error("the server closed the connection");
     return frame;
@@ -135,7 +131,7 @@ describe("secure channel over TCP", () => {
   const rejected = (reason: string) => Number(registry.render().match(new RegExp(`shoal_secure_channel_rejected_total\\{reason="${reason}"\\} (\\d+)`))?.[1]);
   /** After each attack: the reason counted once more, and a good client still served. */
   async function expectRejectedThenServing(reason: string, before: number): Promise<void> {
-    expect(await waitFor(() => rejected(reason) === before + 1)).toBe(true);
+    expect(await settles(() => rejected(reason) === before + 1)).toBe(true);
     const good = await dial(port, worker);
     expect(await roundTrip(good, `still serving after ${reason}`)).toBe(`echo:still serving after ${reason}`);
     good.close();
@@ -156,7 +152,7 @@ describe("secure channel over TCP", () => {
     const connection = await dial(port, worker);
     expect(connection.peer).toEqual({ kind: "member", certificate: manager.fields });
     expect(await roundTrip(connection, "hello")).toBe("echo:hello");
-    expect(await waitFor(() => server.peers.some((peer) => peer.peer.kind === "member" && peer.peer.certificate.nodeId === "worker-1"))).toBe(true);
+    expect(await settles(() => server.peers.some((peer) => peer.peer.kind === "member" && peer.peer.certificate.nodeId === "worker-1"))).toBe(true);
     connection.close();
   }, 15_000);
 
@@ -195,7 +191,7 @@ describe("secure channel over TCP", () => {
       const before = rejected(reason);
       const { raw, session } = await RawClient.established(port, worker);
       for (const frame of misuse(session)) raw.write(encodeFrame(frame));
-      expect(await waitFor(() => raw.closed)).toBe(true);
+      expect(await settles(() => raw.closed)).toBe(true);
       // The server said why before closing: its last frame is a sealed notice (after any echo of a valid frame).
       const answers = raw.frames.splice(0).map((frame) => session.open(frame));
       expect(answers.at(-1)).toMatchObject({ kind: "notice", rejection: { reason } });
@@ -209,7 +205,7 @@ describe("secure channel over TCP", () => {
     const header = new Uint8Array(4);
     new DataView(header.buffer).setUint32(0, 1 << 30);
     raw.write(header);
-    expect(await waitFor(() => raw.closed)).toBe(true);
+    expect(await settles(() => raw.closed)).toBe(true);
     await expectRejectedThenServing("oversized", before);
   }, 15_000);
 
@@ -255,7 +251,7 @@ describe("secure channel over TCP", () => {
       const before = rejected("malformed");
       const raw = await RawClient.connect(port);
       raw.write(bytes);
-      expect(await waitFor(() => raw.closed)).toBe(true);
+      expect(await settles(() => raw.closed)).toBe(true);
       await expectRejectedThenServing("malformed", before);
     }
   }, 15_000);
@@ -265,7 +261,7 @@ describe("secure channel over TCP", () => {
     const strict = echoServer(slowRegistry, cluster, manager, { handshakeTimeoutMs: 200 });
     try {
       const raw = await RawClient.connect(strict.listener.port);
-      expect(await waitFor(() => raw.closed)).toBe(true);
+      expect(await settles(() => raw.closed)).toBe(true);
       expect(slowRegistry.render()).toContain('shoal_secure_channel_rejected_total{reason="timeout"} 1');
       const good = await dial(strict.listener.port, worker);
       expect(await roundTrip(good, "prompt")).toBe("echo:prompt");
@@ -305,10 +301,10 @@ describe("secure channel over TCP", () => {
     try {
       const connection = await dial((server.address() as AddressInfo).port, worker);
       for (let i = 0; i < messages; i++) connection.send(new Uint8Array(size).fill(i));
-      expect(await waitFor(() => paused !== undefined)).toBe(true);
+      expect(await settles(() => paused !== undefined)).toBe(true);
       expect(connection.bufferedBytes).toBeGreaterThan(0);
       paused?.resume();
-      expect(await waitFor(() => received.length === messages, 30_000)).toBe(true);
+      expect(await settles(() => received.length === messages, 30_000)).toBe(true);
       expect(received).toEqual([0, 1, 2, 3, 4, 5]);
       expect(connection.bufferedBytes).toBe(0);
       connection.close();
@@ -323,12 +319,12 @@ describe("secure channel over TCP", () => {
     try {
       const silent = [await RawClient.connect(limited.listener.port), await RawClient.connect(limited.listener.port)];
       const extra = await RawClient.connect(limited.listener.port);
-      expect(await waitFor(() => extra.closed)).toBe(true);
+      expect(await settles(() => extra.closed)).toBe(true);
       expect(ownRegistry.render()).toContain('shoal_secure_channel_rejected_total{reason="overloaded"} 1');
       expect(silent.some((raw) => raw.closed)).toBe(false);
       for (const raw of silent) raw.end();
-      expect(await waitFor(() => silent.every((raw) => raw.closed))).toBe(true);
-      expect(await waitFor(() => ownRegistry.render().includes("shoal_secure_channel_pending_handshakes 0"))).toBe(true);
+      expect(await settles(() => silent.every((raw) => raw.closed))).toBe(true);
+      expect(await settles(() => ownRegistry.render().includes("shoal_secure_channel_pending_handshakes 0"))).toBe(true);
       const connection = await dial(limited.listener.port, worker);
       expect(await roundTrip(connection, "room again")).toBe("echo:room again");
       connection.close();
@@ -342,7 +338,7 @@ describe("secure channel over TCP", () => {
     const temporary = echoServer(ownRegistry, cluster, manager);
     const connection = await dial(temporary.listener.port, worker);
     temporary.listener.close();
-    expect(await waitFor(() => connection.closed)).toBe(true);
+    expect(await settles(() => connection.closed)).toBe(true);
     await expect(dial(temporary.listener.port, worker)).rejects.toMatchObject({ code: "secure_channel_unreachable" });
   }, 15_000);
 });

@@ -14,6 +14,7 @@ import type { Message } from "../../../core/raft/types.ts";
 import { dialSecure, type SecureConnection } from "../../../core/secure/channel/index.ts";
 import { encodeRaftMessage } from "../../../core/transport/tcp-messages.ts";
 import { testCluster } from "../secure/channel-fixture.ts";
+import { waitFor } from "../../../scripts/bench/lib/wait.ts";
 
 const cluster = testCluster(77);
 const DAY = 24 * 60 * 60 * 1000;
@@ -100,7 +101,7 @@ describe("cluster port multiplexing", () => {
     const honest = await joining();
     closers.push(() => honest.close());
     honest.send(encodeHello("join"));
-    for (let i = 0; i < 100 && joined.length === 0; i++) await Bun.sleep(10);
+    await waitFor(() => joined.length > 0, { timeoutMs: 1000, what: "the joiner's hello" });
     expect(joined).toEqual(["joining"]);
   });
 
@@ -146,10 +147,15 @@ describe("raft over the secure channel", () => {
     const [ta, tb] = transports as [SecureRaftTransport, SecureRaftTransport];
     ta.setPeer("b", addresses.get("b") as string);
     tb.setPeer("a", addresses.get("a") as string);
-    for (let i = 0; i < 200 && received.length === 0; i++) {
-      ta.send([heartbeat("a", "b")]);
-      await Bun.sleep(10);
-    }
+    // Resend on every poll: the first sends go out before the connection is up.
+    await waitFor(
+      () => {
+        if (received.length > 0) return true;
+        ta.send([heartbeat("a", "b")]);
+        return false;
+      },
+      { timeoutMs: 2000, what: "a heartbeat over the raft channel" },
+    );
     expect(received[0]).toMatchObject({ type: "heartbeat", from: "a", to: "b" });
     expect(ta.isConnected("b")).toBe(true);
 

@@ -4,6 +4,7 @@ import { statSync } from "node:fs";
 import { join } from "node:path";
 import { checkpointInBackground } from "../../../core/store/checkpoint.ts";
 import { tempDir } from "./temp-dirs.ts";
+import { waitFor } from "../../../scripts/bench/lib/wait.ts";
 
 test("registered files are checkpointed in the background, off the writing thread", async () => {
   const path = join(tempDir(), "wal.db");
@@ -17,8 +18,7 @@ test("registered files are checkpointed in the background, off the writing threa
   expect(statSync(path).size).toBeLessThan(100_000);
   const stop = checkpointInBackground(path);
   try {
-    const deadline = Date.now() + 10_000;
-    while (statSync(path).size < 800_000 && Date.now() < deadline) await Bun.sleep(20);
+    await waitFor(() => statSync(path).size >= 800_000, { timeoutMs: 10_000, intervalMs: 20, what: "the WAL to be checkpointed" });
     expect(statSync(path).size).toBeGreaterThanOrEqual(800_000);
   } finally {
     stop();

@@ -6,6 +6,7 @@ import { openReplica } from "../../../core/store/open-replica.ts";
 import { DurableStorage } from "../../../core/store/raft-storage.ts";
 import type { Replica } from "../../../core/store/replica.ts";
 import { tempDir } from "./temp-dirs.ts";
+import { waitFor } from "../../../scripts/bench/lib/wait.ts";
 
 /** Three replicas in one process over an in-memory router: the driver's logic without sockets. */
 interface TestNode {
@@ -45,14 +46,11 @@ function startNode(id: string, dir: string, seed: number, raft: Record<string, n
   return node;
 }
 
+/** Polls `probe` until it yields a value, and returns that value. */
 async function until<T>(probe: () => T | undefined, what: string, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await Bun.sleep(5);
-  }
+  let value: T | undefined;
+  await waitFor(() => (value = probe()) !== undefined, { timeoutMs, intervalMs: 5, what });
+  return value as T;
 }
 
 const leaderOf = () => [...nodes.values()].find((node) => node.replica.status().role === "leader");

@@ -1,6 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { ShoalError } from "../../../core/common/errors.ts";
 import { bindUdp, joinHostPort, splitHostPort, type HostPort } from "../../../core/transport/udp.ts";
+import { waitFor } from "../../../scripts/bench/lib/wait.ts";
 
 describe("host:port addresses", () => {
   test("IPv4, names and bracketed IPv6 split and join back", () => {
@@ -33,8 +34,7 @@ describe("UDP endpoint", () => {
     const client = await bindUdp({ host: "127.0.0.1", port: 0 }, () => {}, () => {});
     expect(client.send(new TextEncoder().encode("boom"), server.local)).toBe(true);
     expect(client.send(new TextEncoder().encode("hello"), server.local)).toBe(true);
-    const deadline = Date.now() + 5_000;
-    while (received.length === 0 && Date.now() < deadline) await Bun.sleep(5);
+    await waitFor(() => received.length > 0, { timeoutMs: 5_000, intervalMs: 5, what: "a datagram" });
     expect(errors).toHaveLength(1);
     expect(received).toEqual([{ text: "hello", from: client.local }]);
     server.close();
