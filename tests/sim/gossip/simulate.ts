@@ -10,6 +10,7 @@
  * - `simulateStall`: a node frozen for several probe intervals is suspected but refutes once it
  *   recovers, and nobody declares it dead (Lifeguard).
  */
+import assert from "node:assert";
 import type { GossipTuning } from "../../../core/gossip/config.ts";
 import { pushPullInterval } from "../../../core/gossip/pushpull.ts";
 import { suspicionBounds } from "../../../core/gossip/suspicion.ts";
@@ -20,10 +21,6 @@ import { SimCluster } from "./cluster.ts";
 /** How long gossip may take to bring news of a join to 99% of the nodes. */
 const JOIN_BOUND_MS = 5_000;
 
-function check(condition: boolean, message: string): asserts condition {
-  if (!condition) throw new Error(message);
-}
-
 /** Boots `count` nodes; each joins through three seeds among the first nodes (several seeds, retried). */
 export function bootCluster(seed: number, count: number, tuning: Partial<GossipTuning> = {}): { cluster: SimCluster; names: MemberName[] } {
   const cluster = new SimCluster({ seed, tuning });
@@ -31,7 +28,7 @@ export function bootCluster(seed: number, count: number, tuning: Partial<GossipT
   const seeds = names.slice(0, Math.min(3, count));
   for (const name of names) cluster.start(name, seeds.filter((other) => other !== name));
   const converged = cluster.runUntil(() => cluster.converged(names), 60_000, 250);
-  check(converged, `${count} nodes did not converge within 60 s of booting`);
+  assert(converged, `${count} nodes did not converge within 60 s of booting`);
   return { cluster, names };
 }
 
@@ -57,10 +54,10 @@ export function simulate(seed: number, options: SimulateOptions = {}) {
   cluster.start(newcomer, [names[cluster.random.int(names.length)] as MemberName]);
   const members = [...names, newcomer];
   const knowing = () => members.filter((name) => cluster.core(name).member(newcomer)?.state === "alive").length;
-  check(cluster.runUntil(() => knowing() >= Math.floor(0.99 * members.length), JOIN_BOUND_MS, 50), `newcomer not known by 99% within ${JOIN_BOUND_MS} ms`);
+  assert(cluster.runUntil(() => knowing() >= Math.floor(0.99 * members.length), JOIN_BOUND_MS, 50), `newcomer not known by 99% within ${JOIN_BOUND_MS} ms`);
   const join99Ms = cluster.clock.now() - joinStart;
   const joinAllBound = pushPullInterval(config.pushPullInterval, members.length) + JOIN_BOUND_MS;
-  check(cluster.runUntil(() => knowing() === members.length, joinAllBound, 50), `newcomer not known by all within ${joinAllBound} ms`);
+  assert(cluster.runUntil(() => knowing() === members.length, joinAllBound, 50), `newcomer not known by all within ${joinAllBound} ms`);
   const joinMs = cluster.clock.now() - joinStart;
 
   // A node dies without a word: everyone must declare it dead within the suspicion bound.
@@ -72,36 +69,36 @@ export function simulate(seed: number, options: SimulateOptions = {}) {
   const bounds = suspicionBounds(config.suspicionMult, config.suspicionMaxTimeoutMult, members.length, config.probeInterval);
   const deathBound = bounds.max + 5 * config.probeInterval;
   const deathStart = cluster.clock.now();
-  check(cluster.runUntil(() => cluster.allSee(survivors, victim, ["dead"]), deathBound, 100), `${victim} not declared dead by all within ${deathBound} ms`);
+  assert(cluster.runUntil(() => cluster.allSee(survivors, victim, ["dead"]), deathBound, 100), `${victim} not declared dead by all within ${deathBound} ms`);
   const deathMs = cluster.clock.now() - deathStart;
   const steadyUntil = cluster.clock.now();
   const early = falseDeaths(cluster, 0, crashed);
-  check(early.length === 0, `healthy nodes declared dead: ${early.slice(0, 3).join("; ")}`);
+  assert(early.length === 0, `healthy nodes declared dead: ${early.slice(0, 3).join("; ")}`);
 
   // Split in two for longer than suspicion + gossip-to-the-dead: each side reaps the other.
   const half = Math.floor(survivors.length / 2);
   const sides = [survivors.slice(0, half), survivors.slice(half)];
   cluster.partition([...sides, [victim]]);
   const separated = cluster.runUntil(() => sides.every((side) => cluster.converged(side)), 5 * 60_000, 1_000);
-  check(separated, "the two sides of the partition never settled into separate views");
+  assert(separated, "the two sides of the partition never settled into separate views");
   cluster.run(config.gossipToTheDeadTime + 10_000);
   cluster.heal();
   const healStart = cluster.clock.now();
   const healBound = 3 * config.reconnectInterval;
-  check(cluster.runUntil(() => cluster.converged(survivors), healBound, 500), `partition did not heal into one view within ${healBound} ms`);
+  assert(cluster.runUntil(() => cluster.converged(survivors), healBound, 500), `partition did not heal into one view within ${healBound} ms`);
   const healMs = cluster.clock.now() - healStart;
 
   // The dead node comes back as a fresh process: everyone must see it alive again.
   crashed.delete(victim);
   const restartStart = cluster.clock.now();
   cluster.start(victim, [survivors[0] as MemberName, survivors[half] as MemberName]);
-  check(cluster.runUntil(() => cluster.converged(members), 30_000, 100), `${victim} not alive everywhere within 30 s of restarting`);
+  assert(cluster.runUntil(() => cluster.converged(members), 30_000, 100), `${victim} not alive everywhere within 30 s of restarting`);
   const restartMs = cluster.clock.now() - restartStart;
   cluster.run(20_000);
 
   const late = falseDeaths(cluster, cluster.clock.now() - 20_000, new Set());
-  check(late.length === 0, `healthy nodes declared dead after the heal: ${late.slice(0, 3).join("; ")}`);
-  check(cluster.decodeErrors === 0, `${cluster.decodeErrors} packets between honest nodes failed to decode`);
+  assert(late.length === 0, `healthy nodes declared dead after the heal: ${late.slice(0, 3).join("; ")}`);
+  assert(cluster.decodeErrors === 0, `${cluster.decodeErrors} packets between honest nodes failed to decode`);
   return { nodes: members.length, join99Ms, joinMs, deathMs, healMs, restartMs, steadyUntilMs: steadyUntil };
 }
 
@@ -113,10 +110,10 @@ export function simulateLoss(seed: number, options: SimulateOptions & { duration
   const start = cluster.clock.now();
   cluster.run(options.durationMs ?? 10 * 60_000);
   const deaths = falseDeaths(cluster, start, new Set());
-  check(deaths.length === 0, `false positives at 10% loss: ${deaths.slice(0, 3).join("; ")}`);
+  assert(deaths.length === 0, `false positives at 10% loss: ${deaths.slice(0, 3).join("; ")}`);
   const suspicions = cluster.events.filter((event) => event.at >= start && event.change === "suspect").length;
   const lost = names.filter((observer) => cluster.core(observer).liveCount() !== names.length);
-  check(lost.length === 0, `at 10% loss ${lost.join(", ")} lost sight of members`);
+  assert(lost.length === 0, `at 10% loss ${lost.join(", ")} lost sight of members`);
   return { nodes: count, durationMs: cluster.clock.now() - start, suspicions, falsePositives: deaths.length };
 }
 
@@ -131,10 +128,10 @@ export function simulateStall(seed: number, options: SimulateOptions & { stallMs
   const incarnation = cluster.core(sleeper).member(sleeper)?.incarnation ?? 0;
   cluster.stall(sleeper, stallMs);
   cluster.run(stallMs);
-  check(cluster.runUntil(() => cluster.converged(names), 60_000, 100), `cluster did not settle after ${sleeper} recovered`);
+  assert(cluster.runUntil(() => cluster.converged(names), 60_000, 100), `cluster did not settle after ${sleeper} recovered`);
   cluster.run(30_000);
   const deaths = falseDeaths(cluster, start, new Set());
-  check(deaths.length === 0, `a stalled node was declared dead: ${deaths.slice(0, 3).join("; ")}`);
+  assert(deaths.length === 0, `a stalled node was declared dead: ${deaths.slice(0, 3).join("; ")}`);
   const suspected = cluster.events.filter((event) => event.at >= start && event.change === "suspect" && event.subject === sleeper).length;
   const refutedTo = cluster.core(sleeper).member(sleeper)?.incarnation ?? 0;
   return { nodes: count, stallMs, suspectEvents: suspected, incarnationBefore: incarnation, incarnationAfter: refutedTo };

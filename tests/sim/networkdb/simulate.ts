@@ -17,6 +17,7 @@
  * - scale: many nodes on overlapping networks with writes and two nodes cut off and back:
  *   everything converges, and network-scoped traffic only ever reaches that network's nodes.
  */
+import assert from "node:assert";
 import type { NetworkDb } from "../../../core/gossip/networkdb/networkdb.ts";
 import type { EntryView } from "../../../core/gossip/networkdb/types.ts";
 import { SeededRandom, type Random } from "../../kit/index.ts";
@@ -30,16 +31,12 @@ const names = (count: number) => Array.from({ length: count }, (_, i) => `w${i +
 /** Faults every scenario runs under unless it says otherwise. */
 const faults = { loss: 0.05, duplication: 0.02, reorder: 0.05 };
 
-function check(condition: boolean, message: string): void {
-  if (!condition) throw new Error(message);
-}
-
 /** Starts `count` nodes, joins them through w1 and waits for membership to converge. */
 function startCluster(options: NetDbClusterOptions, count: number): { cluster: NetDbCluster; nodes: string[] } {
   const cluster = new NetDbCluster(options);
   const nodes = names(count);
   for (const node of nodes) cluster.start(node, node === "w1" ? [] : ["w1"]);
-  check(cluster.runUntil(() => cluster.gossip.converged(nodes), 30_000), "membership did not converge");
+  assert(cluster.runUntil(() => cluster.gossip.converged(nodes), 30_000), "membership did not converge");
   return { cluster, nodes };
 }
 
@@ -87,8 +84,8 @@ export function scopeScenario(seed: number, transport: NetDbClusterOptions["tran
   awaitConvergence(cluster, L, "L", 60_000);
   awaitConvergence(cluster, R, "R", 60_000);
   cluster.run(35_000); // past a periodic bulk sync, so that path is covered too
-  check(cluster.db("w3").list("L").length === 9 && cluster.db("w3").list("R").length === 9, "w3 does not hold both networks' entries");
-  check(cluster.db("w1").list("R").length === 0 && cluster.db("w5").list("L").length === 0, "an entry leaked across networks");
+  assert(cluster.db("w3").list("L").length === 9 && cluster.db("w3").list("R").length === 9, "w3 does not hold both networks' entries");
+  assert(cluster.db("w1").list("R").length === 0 && cluster.db("w5").list("L").length === 0, "an entry leaked across networks");
   const forbidden: Record<string, string> = { w1: "R", w5: "L" };
   let messagesToW1 = 0;
   for (const { to, channel, message } of cluster.received) {
@@ -96,9 +93,9 @@ export function scopeScenario(seed: number, transport: NetDbClusterOptions["tran
     if (other === undefined) continue;
     if (to === "w1") messagesToW1 += 1;
     // Only join/leave records may name the other network (they are cluster-wide by design).
-    if (message.type !== "attachments") check(message.network !== other, `${to} received a ${message.type} message about ${other} on ${channel}`);
+    if (message.type !== "attachments") assert(message.network !== other, `${to} received a ${message.type} message about ${other} on ${channel}`);
     const entries = message.type === "gossip" ? message.events : message.type === "bulk" ? message.entries : [];
-    check(!entries.some((entry) => new TextDecoder().decode(entry.value).startsWith(`${other}:`)), `${to} received an entry of ${other}`);
+    assert(!entries.some((entry) => new TextDecoder().decode(entry.value).startsWith(`${other}:`)), `${to} received an entry of ${other}`);
   }
   return { virtualMs: cluster.clock.now(), messagesToW1 };
 }
@@ -135,7 +132,7 @@ export function convergenceScenario(
   awaitConvergence(cluster, nodes, "N", 90_000);
   awaitConvergence(cluster, onM, "M", 90_000);
   const convergedAfterMs = cluster.clock.now() - lastWriteAt;
-  check(nodes.filter((node) => !onM.includes(node)).every((node) => cluster.db(node).list("M").length === 0), "M's entries reached a node not on M");
+  assert(nodes.filter((node) => !onM.includes(node)).every((node) => cluster.db(node).list("M").length === 0), "M's entries reached a node not on M");
   const perNodePerSecond = (from: { at: number; bytes: number }) => Math.round(((cluster.bytesSent() - from.bytes) / nodes.length / (cluster.clock.now() - from.at)) * 1000);
   const busyBytesPerNodePerSecond = perNodePerSecond(busyFrom);
   // Steady state: no writes for a minute, only periodic bulk syncs (two per network per node).
@@ -155,17 +152,17 @@ export function failureScenario(seed: number): { virtualMs: number } {
   const before = viewOf(cluster.db("w1"), "N").filter((entry) => entry.includes("@w6="));
   const versions = cluster.db("w1").list("N").filter((entry) => entry.owner === "w6").map((entry) => `${entry.key}:${entry.ltime}`).sort();
   cluster.stall("w6", 60_000);
-  check(cluster.runUntil(() => cluster.allSee(others, "w6", ["dead"]), 60_000), "w6 was not declared dead while frozen");
+  assert(cluster.runUntil(() => cluster.allSee(others, "w6", ["dead"]), 60_000), "w6 was not declared dead while frozen");
   for (const node of others) {
-    check(cluster.db(node).list("N").every((entry) => entry.owner !== "w6"), `${node} still shows w6's entries after it was declared dead`);
-    check(cluster.db(node).stats().hiddenEntries >= 2, `${node} dropped w6's entries instead of hiding them`);
+    assert(cluster.db(node).list("N").every((entry) => entry.owner !== "w6"), `${node} still shows w6's entries after it was declared dead`);
+    assert(cluster.db(node).stats().hiddenEntries >= 2, `${node} dropped w6's entries instead of hiding them`);
   }
-  check(cluster.runUntil(() => cluster.allSee(others, "w6", ["alive"]), 60_000), "w6 did not come back");
+  assert(cluster.runUntil(() => cluster.allSee(others, "w6", ["alive"]), 60_000), "w6 did not come back");
   awaitConvergence(cluster, nodes, "N", 30_000);
   for (const node of others) {
-    check(viewOf(cluster.db(node), "N").filter((entry) => entry.includes("@w6=")).join() === before.join(), `${node} did not restore w6's entries`);
+    assert(viewOf(cluster.db(node), "N").filter((entry) => entry.includes("@w6=")).join() === before.join(), `${node} did not restore w6's entries`);
     const restored = cluster.db(node).list("N").filter((entry) => entry.owner === "w6").map((entry) => `${entry.key}:${entry.ltime}`).sort();
-    check(restored.join() === versions.join(), `${node} holds republished versions of w6's entries, not the restored ones`);
+    assert(restored.join() === versions.join(), `${node} holds republished versions of w6's entries, not the restored ones`);
   }
   return { virtualMs: cluster.clock.now() };
 }
@@ -179,15 +176,15 @@ export function reapScenario(seed: number): { virtualMs: number } {
   awaitConvergence(cluster, nodes, "N", 60_000);
   const survivors = nodes.filter((node) => node !== "w5");
   cluster.crash("w5");
-  check(cluster.runUntil(() => cluster.allSee(survivors, "w5", ["dead", "unknown"]), 60_000), "w5 was not declared dead");
+  assert(cluster.runUntil(() => cluster.allSee(survivors, "w5", ["dead", "unknown"]), 60_000), "w5 was not declared dead");
   const deadAt = cluster.clock.now();
-  for (const node of survivors) check(cluster.db(node).stats().hiddenEntries === 1, `${node} does not hold w5's entry hidden`);
+  for (const node of survivors) assert(cluster.db(node).stats().hiddenEntries === 1, `${node} does not hold w5's entry hidden`);
   // Kept while it may come back (other nodes may have declared it dead a little earlier).
   cluster.run(nodeReapTimeout - 30_000);
-  for (const node of survivors) check(cluster.db(node).stats().hiddenEntries === 1, `${node} dropped w5's entry before nodeReapTimeout`);
-  check(cluster.runUntil(() => survivors.every((node) => cluster.db(node).stats().hiddenEntries === 0), 60_000), "w5's entry was not reaped");
-  check(cluster.clock.now() - deadAt >= nodeReapTimeout - 30_000, "reaped too early");
-  for (const node of survivors) check(!new TextDecoder().decode(cluster.db(node).localState()).includes("w5"), `${node} still holds w5's attachments`);
+  for (const node of survivors) assert(cluster.db(node).stats().hiddenEntries === 1, `${node} dropped w5's entry before nodeReapTimeout`);
+  assert(cluster.runUntil(() => survivors.every((node) => cluster.db(node).stats().hiddenEntries === 0), 60_000), "w5's entry was not reaped");
+  assert(cluster.clock.now() - deadAt >= nodeReapTimeout - 30_000, "reaped too early");
+  for (const node of survivors) assert(!new TextDecoder().decode(cluster.db(node).localState()).includes("w5"), `${node} still holds w5's attachments`);
   awaitConvergence(cluster, survivors, "N", 1_000);
   return { virtualMs: cluster.clock.now() };
 }
@@ -205,7 +202,7 @@ export function disconnectScenario(seed: number): { virtualMs: number; hiddenSee
     if (event.kind === "delete" && event.entry.owner === "w5") hiddenSeen = true;
   });
   cluster.isolate("w5");
-  check(cluster.runUntil(() => cluster.allSee(others, "w5", ["dead"]), 60_000), "w5 was not declared dead while cut off");
+  assert(cluster.runUntil(() => cluster.allSee(others, "w5", ["dead"]), 60_000), "w5 was not declared dead while cut off");
   // Both sides keep working while apart.
   cluster.act("w5", (db) => db.updateEntry("N", "endpoints", "w5-0", value("w5:changed")));
   cluster.act("w5", (db) => db.createEntry("N", "endpoints", "w5-new", value("w5:new")));
@@ -213,10 +210,10 @@ export function disconnectScenario(seed: number): { virtualMs: number; hiddenSee
   cluster.act("w3", (db) => db.createEntry("N", "endpoints", "w3-new", value("w3:new")));
   cluster.run(random.between(5_000, 20_000));
   cluster.heal();
-  check(cluster.runUntil(() => cluster.allSee(nodes, "w5", ["alive"]) && nodes.every((node) => cluster.allSee(nodes, node, ["alive"])), 60_000), "membership did not heal");
+  assert(cluster.runUntil(() => cluster.allSee(nodes, "w5", ["alive"]) && nodes.every((node) => cluster.allSee(nodes, node, ["alive"])), 60_000), "membership did not heal");
   awaitConvergence(cluster, nodes, "N", 30_000);
-  check(hiddenSeen, "w1 never hid w5's entries while w5 was dead");
-  check(cluster.db("w1").list("N").length === 11, "entries lost across the disconnect");
+  assert(hiddenSeen, "w1 never hid w5's entries while w5 was dead");
+  assert(cluster.db("w1").list("N").length === 11, "entries lost across the disconnect");
   return { virtualMs: cluster.clock.now(), hiddenSeen };
 }
 
@@ -234,14 +231,14 @@ export function leaveScenario(seed: number): { virtualMs: number } {
     });
   }
   cluster.act("w2", (db) => db.leaveNetwork("N"));
-  check(
+  assert(
     cluster.runUntil(() => stayers.every((node) => cluster.db(node).list("N").every((entry) => entry.owner !== "w2") && !cluster.db(node).nodes("N").includes("w2")), 10_000),
     "w2's entries outlived its leave",
   );
   cluster.run(65_000); // two periodic bulk syncs: nothing of w2's may come back
-  check(reappeared.length === 0, `w2's entries reappeared on ${reappeared.join(", ")}`);
+  assert(reappeared.length === 0, `w2's entries reappeared on ${reappeared.join(", ")}`);
   awaitConvergence(cluster, stayers, "N", 1_000);
-  check(cluster.db("w2").list("N").length === 0, "w2 still shows the network it left");
+  assert(cluster.db("w2").list("N").length === 0, "w2 still shows the network it left");
   return { virtualMs: cluster.clock.now() };
 }
 
@@ -261,7 +258,7 @@ export function restartScenario(seed: number): { virtualMs: number } {
   awaitConvergence(cluster, nodes, "N", 60_000);
   for (const node of nodes) {
     const entries = viewOf(cluster.db(node), "N").filter((entry) => entry.includes("@w3="));
-    check(entries.join() === "endpoints/w3-0@w3=w3:reborn", `${node} sees ${entries.join(", ")} for w3`);
+    assert(entries.join() === "endpoints/w3-0@w3=w3:reborn", `${node} sees ${entries.join(", ")} for w3`);
   }
   return { virtualMs: cluster.clock.now() };
 }
@@ -304,7 +301,7 @@ export function scaleScenario(seed: number, nodeCount = 20): { virtualMs: number
   const cut = [nodes[1] as string, nodes[nodes.length - 1] as string];
   for (const node of cut) cluster.isolate(node);
   const rest = nodes.filter((node) => !cut.includes(node));
-  for (const node of cut) check(cluster.runUntil(() => cluster.allSee(rest, node, ["dead"]), 90_000), `${node} was not declared dead while cut off`);
+  for (const node of cut) assert(cluster.runUntil(() => cluster.allSee(rest, node, ["dead"]), 90_000), `${node} was not declared dead while cut off`);
   for (let i = 0; i < 100; i++) {
     cluster.run(50);
     write();
@@ -315,7 +312,7 @@ export function scaleScenario(seed: number, nodeCount = 20): { virtualMs: number
   const convergedAfterMs = cluster.clock.now() - healedAt;
   for (const { to, channel, message } of cluster.received) {
     if (message.type === "attachments") continue;
-    check(networksOf(to).includes(message.network), `${to} received a ${message.type} message about ${message.network} on ${channel}`);
+    assert(networksOf(to).includes(message.network), `${to} received a ${message.type} message about ${message.network} on ${channel}`);
   }
   return { virtualMs: cluster.clock.now(), messages: cluster.received.length, convergedAfterMs };
 }
