@@ -27,8 +27,8 @@ describe("raft config", () => {
     expect(() => raftConfig({ id: "a", readOnlyOption: "fast" as never })).toThrow(/readOnlyOption/);
   });
 
-  test("every default is set", () => {
-    for (const [field, value] of Object.entries(RAFT_DEFAULTS)) expect(value, field).toBeDefined();
+  test("the defaults pass validation and are used as they are", () => {
+    expect(raftConfig({ id: "a" })).toEqual({ ...RAFT_DEFAULTS, id: "a" });
   });
 });
 
