@@ -205,9 +205,7 @@ export class ClusterService implements ClusterRuntime {
       if (manager && managersOf(manager.state()).length > 1) {
         await manager.propose({ type: "nodeRemove", nodeId: identity.nodeId }).catch((error) => this.context.logger.warn("could not remove this node from the cluster state", { error: describeError(error) }));
       }
-      this.deactivate();
-      forgetCluster(this.context.config.dataDir);
-      this.notifyIdentity();
+      this.leaveLocally();
       this.context.logger.info("left the cluster", { clusterId: identity.clusterId });
       return { left: identity.clusterId };
     });
@@ -278,8 +276,7 @@ export class ClusterService implements ClusterRuntime {
   private activate(identity: LocalIdentity, rootSecretKey: Uint8Array | undefined, start: { bootstrap: boolean; seeds: readonly RaftPeer[] }): ManagerNode | undefined {
     this.current = identity;
     this.rootSecretKey = rootSecretKey;
-    const certificate = verifyCertificate(identity.certificate, { rootPublicKey: identity.rootPublicKey, clusterId: identity.clusterId, now: Date.now() });
-    this.renewAt = renewalTime(certificate.fields, this.random);
+    this.scheduleRenewal(identity);
     let manager: ManagerNode | undefined;
     if (identity.role === "manager" && rootSecretKey) {
       manager = new ManagerNode({
@@ -316,6 +313,19 @@ export class ClusterService implements ClusterRuntime {
     this.renewAt = Infinity;
   }
 
+  /** Drops this node's cluster identity and files: it runs standalone from now on. */
+  private leaveLocally(): void {
+    this.deactivate();
+    forgetCluster(this.context.config.dataDir);
+    this.notifyIdentity();
+  }
+
+  /** Checks `identity`'s certificate (throws when it cannot be used) and picks its renewal time. */
+  private scheduleRenewal(identity: LocalIdentity): void {
+    const certificate = verifyCertificate(identity.certificate, { rootPublicKey: identity.rootPublicKey, clusterId: identity.clusterId, now: Date.now() });
+    this.renewAt = renewalTime(certificate.fields, this.random);
+  }
+
   /** Reacts to entries about this node (its removal) and closes removed peers' connections. */
   private onApplied({ command, refusal }: AppliedCommand): void {
     if (refusal || command.type !== "nodeRemove") return;
@@ -323,11 +333,7 @@ export class ClusterService implements ClusterRuntime {
     for (const serial of this.managerNode?.state().revokedSerials ?? []) this.listener?.closeSerial(serial);
     if (command.nodeId !== this.current?.nodeId) return;
     this.context.logger.warn("this node was removed from the cluster; leaving");
-    void this.serialized(async () => {
-      this.deactivate();
-      forgetCluster(this.context.config.dataDir);
-      this.notifyIdentity();
-    });
+    void this.serialized(async () => this.leaveLocally());
   }
 
   /** Periodic: renew the certificate when due, and follow a role change made by the managers. */
@@ -354,9 +360,7 @@ export class ClusterService implements ClusterRuntime {
         // A worker learns of its removal only this way (it holds no state): it leaves by itself.
         if (!manager && error instanceof ShoalError && error.code === "certificate_revoked") {
           this.context.logger.warn('this node was removed from the cluster; leaving (join again with "shoal join <token>")', { error: error.message });
-          this.deactivate();
-          forgetCluster(this.context.config.dataDir);
-          this.notifyIdentity();
+          this.leaveLocally();
           return;
         }
         throw error;
@@ -401,8 +405,7 @@ export class ClusterService implements ClusterRuntime {
   private renewInPlace(next: LocalIdentity): void {
     saveIdentity(this.context.config.dataDir, next);
     this.current = next;
-    const certificate = verifyCertificate(next.certificate, { rootPublicKey: next.rootPublicKey, clusterId: next.clusterId, now: Date.now() });
-    this.renewAt = renewalTime(certificate.fields, this.random);
+    this.scheduleRenewal(next);
     this.notifyIdentity();
     this.context.logger.info("running with a new certificate", { role: next.role });
   }
@@ -417,12 +420,7 @@ export class ClusterService implements ClusterRuntime {
     this.context.logger.warn("forced a new one-manager cluster from the local state", { index });
     const manager = this.requireStarted(this.activate(identity, rootSecretKey, { bootstrap: false, seeds: [] }));
     await waitFor(() => manager.isLeader(), this.config.requestTimeoutMs, "the recovered cluster did not elect this node");
-    const secrets = manager.state().joinTokens;
-    return {
-      clusterId: identity.clusterId,
-      nodeId: identity.nodeId,
-      tokens: { manager: this.tokenFor("manager", openJoinSecret(secrets.manager, rootSecretKey)), worker: this.tokenFor("worker", openJoinSecret(secrets.worker, rootSecretKey)) },
-    };
+    return { clusterId: identity.clusterId, nodeId: identity.nodeId, tokens: { manager: this.joinToken("manager"), worker: this.joinToken("worker") } };
   }
 
   private tokenFor(role: NodeRole, secret: Uint8Array): string {
