@@ -76,7 +76,7 @@ export function record(value: unknown, field: string): Record<string, unknown> {
 }
 
 /** A key serial: a whole number from 1 to `MAX_SERIAL`. */
-export function serial(value: unknown, field: string): number {
+function serial(value: unknown, field: string): number {
   if (typeof value !== "number" || !Number.isInteger(value) || value < 1 || value > MAX_SERIAL) {
     throw new DecodeError(`${field} must be a whole number from 1 to ${MAX_SERIAL}`, { field });
   }
@@ -84,7 +84,7 @@ export function serial(value: unknown, field: string): number {
 }
 
 /** A time in ms since the epoch. */
-export function timestamp(value: unknown, field: string): number {
+function timestamp(value: unknown, field: string): number {
   if (typeof value !== "number" || !Number.isSafeInteger(value) || value < 0) throw new DecodeError(`${field} must be a time in ms`, { field });
   return value;
 }
