@@ -15,10 +15,14 @@
  * `join`; every other purpose needs a member whose certificate is valid and not revoked.
  */
 import type { SecureConnection } from "../secure/channel/index.ts";
+import type { JoinRole } from "../secure/token.ts";
 import type { GossipKeyState } from "./keyrotation/index.ts";
 
-/** A node's role: managers run Raft and hold the cluster state; workers only run tasks. */
-export type NodeRole = "manager" | "worker";
+/**
+ * A node's role: managers run Raft and hold the cluster state; workers only run tasks. The same
+ * role a join token admits and a certificate names.
+ */
+export type NodeRole = JoinRole;
 
 /** Whether the scheduler may place work on a node (Swarm's availability). */
 export type NodeAvailability = "active" | "pause" | "drain";
