@@ -5,9 +5,9 @@
  *
  * Flags: `--runs N` sequential cold starts (default 10), `--idle-agents N` agents measured for
  * idle RSS and CPU (default 3, run side by side), `--idle-seconds S` (default 10), `--build` to
- * rebuild dist/shoal even when it exists.
+ * rebuild dist/shoal even when it is up to date (it is always rebuilt when older than its sources).
  */
-import { existsSync, mkdtempSync, rmSync, statSync } from "node:fs";
+import { mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
@@ -24,17 +24,9 @@ import {
   type BenchContext,
   type RunningProcess,
 } from "./lib/index.ts";
+import { binaryPath as binary, build, buildIfStale } from "../build.ts";
 
-const root = join(import.meta.dir, "..", "..");
-const binary = join(root, "dist", "shoal");
 const readyTimeoutMs = 30_000;
-
-function ensureBinary(rebuild: boolean, log: BenchContext["log"]): void {
-  if (existsSync(binary) && !rebuild) return;
-  log("building dist/shoal (bun scripts/build.ts)…");
-  const build = Bun.spawnSync([join(root, "node_modules", ".bin", "bun"), join(root, "scripts", "build.ts")], { cwd: root, stdout: "inherit", stderr: "inherit" });
-  if (build.exitCode !== 0 || !existsSync(binary)) throw new Error(`building dist/shoal failed (exit ${build.exitCode})`);
-}
 
 /** A started agent with its own data dir and health port. */
 interface StartedAgent {
@@ -81,7 +73,8 @@ export const bench: Bench = {
     const runs = positiveInteger("runs", values.runs, 10);
     const idleAgents = positiveInteger("idle-agents", values["idle-agents"], 3);
     const idleSeconds = positiveInteger("idle-seconds", values["idle-seconds"], 10);
-    ensureBinary(values.build ?? false, log);
+    if (values.build) build();
+    else buildIfStale();
     const version = Bun.spawnSync([binary, "version"], { stderr: "ignore" });
     log(`binary: ${version.stdout.toString().trim() || `(shoal version exited ${version.exitCode})`}`);
 
