@@ -14,6 +14,12 @@ export type EntryType =
   /** A membership change (`ConfChange` CBOR in `data`), applied by the core itself. */
   | "conf";
 
+/**
+ * Every entry type, in the order whose positions number them on the wire and on disk; append
+ * new types, never reorder.
+ */
+export const ENTRY_TYPES: readonly EntryType[] = ["normal", "conf"];
+
 /** One log entry. `data` is opaque to the core for `normal` entries (may be empty: a no-op). */
 export interface Entry {
   term: number;

@@ -9,7 +9,7 @@
  */
 import { Database } from "bun:sqlite";
 import { decodeEnvelope, encodeEnvelope } from "../common/envelope.ts";
-import type { ConfState, Entry, EntryType, HardState, Snapshot } from "../raft/types.ts";
+import { ENTRY_TYPES, type ConfState, type Entry, type HardState, type Snapshot } from "../raft/types.ts";
 import { WAL_BACKSTOP_PAGES } from "./checkpoint.ts";
 import { checksum } from "./checksum.ts";
 import { StoreCorruptError } from "./errors.ts";
@@ -44,8 +44,6 @@ export interface LogDamage {
   index: number;
   reason: string;
 }
-
-const ENTRY_TYPES: readonly EntryType[] = ["normal", "conf"];
 
 /** Opens (creating when missing) the store's SQLite file with the durability pragmas. */
 export function openDatabase(path: string): Database {

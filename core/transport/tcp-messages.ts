@@ -6,7 +6,7 @@
  */
 import { decodeEnvelope, encodeEnvelope } from "../common/envelope.ts";
 import { DecodeError } from "../common/errors.ts";
-import type { ConfState, Entry, EntryType, Message, MessageType, SnapshotChunk, SnapshotMeta } from "../raft/types.ts";
+import { ENTRY_TYPES, type ConfState, type Entry, type Message, type MessageType, type SnapshotChunk, type SnapshotMeta } from "../raft/types.ts";
 
 /** The envelope kind of a raft message. */
 export const RAFT_MESSAGE_KIND = "raft.msg";
@@ -18,7 +18,6 @@ const MESSAGE_TYPES: ReadonlySet<string> = new Set<MessageType>([
   "preVote", "preVoteResp", "vote", "voteResp", "append", "appendResp", "heartbeat", "heartbeatResp",
   "snapshot", "snapshotResp", "propose", "readIndex", "readIndexResp", "timeoutNow",
 ]);
-const ENTRY_TYPES: readonly EntryType[] = ["normal", "conf"];
 
 /** Encodes a message; entries travel as `[term, index, type, data]` tuples to keep frames small. */
 export function encodeRaftMessage(message: Message): Uint8Array {
