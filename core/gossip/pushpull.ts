@@ -49,7 +49,7 @@ function startPushPull(state: MembershipState, to: Address, join: boolean, summa
 }
 
 /** This node's push-pull: the whole table, or only its digest when `summary`. */
-function encodePushPull(state: MembershipState, join: boolean, summary: boolean): Uint8Array {
+function encodePushPull(state: MembershipState, join: boolean, summary: boolean, digest = tableDigest(state.table.values())): Uint8Array {
   const members: PushPullMember[] = [];
   if (!summary) {
     for (const member of state.table.values()) {
@@ -57,7 +57,7 @@ function encodePushPull(state: MembershipState, join: boolean, summary: boolean)
     }
   }
   const userState = state.delegate?.localState(join) ?? new Uint8Array();
-  return encodeStream({ type: "pushPull", join, members, userState, digest: tableDigest(state.table.values()) });
+  return encodeStream({ type: "pushPull", join, members, userState, digest });
 }
 
 /** Rejects a push-pull whose members break this node's limits, before anything is merged. */
@@ -72,8 +72,9 @@ export function checkPushPull(state: MembershipState, message: PushPullMessage):
 /** Answers a peer's (checked) push-pull with this node's own, then merges the peer's. */
 export function answerPushPull(state: MembershipState, message: PushPullMessage, now: number): Uint8Array {
   // A summary from a peer that already agrees gets a summary back; anything else, the whole table.
-  const agree = message.members.length === 0 && message.digest === tableDigest(state.table.values());
-  const reply = encodePushPull(state, message.join, agree);
+  const digest = tableDigest(state.table.values());
+  const agree = message.members.length === 0 && message.digest === digest;
+  const reply = encodePushPull(state, message.join, agree, digest);
   mergePushPull(state, message, now);
   return reply;
 }
