@@ -58,12 +58,10 @@ export function openReplica<R>(options: OpenReplicaOptions<R>): { replica: Repli
     const config = raftConfig({ ...options.raft, applied });
     const core = new RawNode({ config, storage, random: options.random ?? entropyRandom() });
     const replica = new Replica({
-      id: config.id,
       core,
       storage,
       stateMachine,
       transport: options.transport,
-      tickMs: config.tickMs,
       requestTimeoutMs: options.requestTimeoutMs,
       logger: options.logger,
       metrics: options.metrics,

@@ -34,14 +34,11 @@ export interface ReplicaTransport {
 
 /** Settings of a `Replica`. */
 export interface ReplicaConfig<R> {
-  id: NodeId;
-  /** The core, built over `storage`; its config's snapshot threshold and kept entries apply here. */
+  /** The core, built over `storage`; its config's id, tick length, snapshot threshold and kept entries apply here. */
   core: RawNode;
   storage: DurableStorage;
   stateMachine: StateMachine<R>;
   transport: ReplicaTransport;
-  /** Wall-clock length of one core tick (the core's `tickMs`). */
-  tickMs: number;
   /** A proposal or read not completed within this long is rejected with `request_timeout`. Default 5000 ms. */
   requestTimeoutMs?: number;
   logger?: Logger;
@@ -71,6 +68,8 @@ export class LeaderChangedError extends ShoalError {
 export class Replica<R> {
   private readonly logger: Logger;
   private readonly requestTimeoutMs: number;
+  /** Wall-clock length of one core tick: also how often requests refused for want of a leader are retried. */
+  private readonly tickMs: number;
   private readonly bootNonce = crypto.randomUUID().slice(0, 8);
   private nextRequest = 0;
   private readonly proposals: PendingRequests<R>;
@@ -91,6 +90,7 @@ export class Replica<R> {
   constructor(private readonly config: ReplicaConfig<R>) {
     this.logger = config.logger ?? nullLogger;
     this.requestTimeoutMs = config.requestTimeoutMs ?? 5000;
+    this.tickMs = config.core.raft.config.tickMs;
     this.proposals = new PendingRequests("proposal", this.requestTimeoutMs, (requestId) => this.handedOver.delete(requestId));
     this.reads = new PendingRequests("read", this.requestTimeoutMs);
     this.snapshotIndex = config.storage.snapshotIndex();
@@ -113,7 +113,7 @@ export class Replica<R> {
     this.ticker = setInterval(() => {
       this.config.core.tick();
       this.schedule();
-    }, this.config.tickMs);
+    }, this.tickMs);
     this.schedule();
   }
 
@@ -140,7 +140,7 @@ export class Replica<R> {
 
   /** Proposes a command; resolves with its result once it is applied on this node. */
   propose(command: Uint8Array): Promise<R> {
-    const requestId = `${this.config.id}:${this.bootNonce}:${this.nextRequest++}`;
+    const requestId = `${this.config.core.raft.id}:${this.bootNonce}:${this.nextRequest++}`;
     const result = this.proposals.add(requestId);
     this.queued.push({ requestId, data: encodeProposal({ requestId, command }) });
     this.schedule();
@@ -185,7 +185,7 @@ export class Replica<R> {
   status(): ReplicaStatus {
     const core = this.config.core.status();
     return {
-      id: this.config.id,
+      id: this.config.core.raft.id,
       role: core.role,
       leader: core.lead,
       term: core.term,
@@ -206,7 +206,7 @@ export class Replica<R> {
       this.config.core.readIndex(context);
     } catch (error) {
       if (error instanceof ProposalDroppedError && error.reason === "no_leader" && !this.stopped) {
-        setTimeout(() => this.reads.has(key) && this.submitRead(key, context), this.config.tickMs);
+        setTimeout(() => this.reads.has(key) && this.submitRead(key, context), this.tickMs);
       } else {
         this.reads.reject(key, error);
       }
@@ -231,7 +231,7 @@ export class Replica<R> {
         setTimeout(() => {
           this.queued.push(...batch);
           this.schedule();
-        }, this.config.tickMs);
+        }, this.tickMs);
         return;
       }
       for (const { requestId } of batch) this.proposals.reject(requestId, error);
@@ -359,7 +359,7 @@ export class Replica<R> {
     const deadline = Date.now() + this.requestTimeoutMs;
     while (!predicate()) {
       if (Date.now() > deadline) throw new RequestTimeoutError(what, this.requestTimeoutMs);
-      await new Promise((resolve) => setTimeout(resolve, this.config.tickMs / 4));
+      await new Promise((resolve) => setTimeout(resolve, this.tickMs / 4));
     }
   }
 }
