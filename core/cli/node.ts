@@ -85,10 +85,11 @@ export const nodeCommand: Command = {
       context.out(`Removed ${ref}.`);
     }
     if (action === "update") {
+      const labelAdd = labelsFrom(values);
       const labelRm = values["label-rm"];
       const body = {
         ...(typeof values.availability === "string" ? { availability: values.availability } : {}),
-        ...(labelsFrom(values) ? { labelAdd: labelsFrom(values) } : {}),
+        ...(labelAdd ? { labelAdd } : {}),
         ...(Array.isArray(labelRm) && labelRm.length > 0 ? { labelRm } : {}),
       };
       if (Object.keys(body).length === 0) throw new UsageError("node update needs --availability, --label-add or --label-rm");

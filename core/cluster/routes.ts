@@ -21,7 +21,7 @@ import { expectObject, readJsonBody } from "../api/body.ts";
 import { ApiError } from "../api/errors.ts";
 import { DecodeError, describeError, ShoalError } from "../common/errors.ts";
 import { decodeLabels, labelKey } from "./codec.ts";
-import type { ClusterNodeView, NodeAvailability, NodeRole } from "./contract.ts";
+import type { ClusterCommand, ClusterNodeView, NodeAvailability, NodeRole } from "./contract.ts";
 import { FORWARDED_HEADER } from "./forward.ts";
 import { quorumLossReason } from "./quorum.ts";
 import type { AddressOptions } from "./addresses.ts";
@@ -117,13 +117,13 @@ async function forwardUnlessLeader(c: Context, next: Next, service: ClusterServi
   return new Response(reply.body, { status: reply.status, headers: { "content-type": "application/json" } });
 }
 
-async function propose(service: ClusterService, command: Parameters<ReturnType<ClusterService["requireManager"]>["manager"]["propose"]>[0]): Promise<void> {
+async function propose(service: ClusterService, command: ClusterCommand): Promise<void> {
   try {
     await service.requireManager().manager.propose(command);
   } catch (error) {
     if (error instanceof ApiError) throw error;
     const code = error instanceof ShoalError ? error.code : "internal";
-    const status = ["node_not_found"].includes(code) ? 404 : ["no_leader", "request_timeout", "leader_changed", "replica_stopped"].includes(code) ? 503 : 409;
+    const status = code === "node_not_found" ? 404 : ["no_leader", "request_timeout", "leader_changed", "replica_stopped"].includes(code) ? 503 : 409;
     throw new ApiError(status, code, describeError(error));
   }
 }
