@@ -4,6 +4,9 @@
  * `./config-fields.ts`, and the merging of sources in `./config-load.ts`.
  */
 import { hostname } from "node:os";
+import { clusterConfig } from "../cluster/config.ts";
+import { DEFAULT_DISPATCHER_CONFIG } from "../cluster/dispatcher/config.ts";
+import { DEFAULT_KEY_ROTATION_CONFIG } from "../cluster/keyrotation/config.ts";
 import { ShoalError } from "../common/errors.ts";
 import type { LogFormat, LogLevel } from "../common/log.ts";
 import { defaultDataDir, type Env } from "./paths.ts";
@@ -61,7 +64,10 @@ export const GOSSIP_PROFILES = ["lan", "wan", "local"] as const;
 /** One of `GOSSIP_PROFILES`. */
 export type GossipProfile = (typeof GOSSIP_PROFILES)[number];
 
-/** The defaults, before any file, environment variable or flag. */
+/**
+ * The defaults, before any file, environment variable or flag. The protocol timings are the
+ * defaults of the subsystem configs they feed, so each is stated once.
+ */
 export function defaultConfig(env: Env, isRoot: boolean): AgentConfig {
   return {
     dataDir: defaultDataDir(env, isRoot),
@@ -73,11 +79,11 @@ export function defaultConfig(env: Env, isRoot: boolean): AgentConfig {
     logLevel: "info",
     logFormat: "logfmt",
     shutdownTimeoutMs: 10_000,
-    heartbeatPeriodMs: 5_000,
+    heartbeatPeriodMs: DEFAULT_DISPATCHER_CONFIG.heartbeatPeriod,
     gossipProfile: "lan",
-    keyRotationIntervalMs: 12 * 60 * 60 * 1000,
-    keyInstallGraceMs: 60_000,
-    certificateLifetimeMs: 90 * 24 * 60 * 60 * 1000,
+    keyRotationIntervalMs: DEFAULT_KEY_ROTATION_CONFIG.rotationInterval,
+    keyInstallGraceMs: DEFAULT_KEY_ROTATION_CONFIG.installGrace,
+    certificateLifetimeMs: clusterConfig().certificateLifetimeMs,
   };
 }
 
