@@ -4,14 +4,11 @@
  * database file and fsyncing it never happens on the thread that serves raft.
  */
 import { Database } from "bun:sqlite";
-import { applyCommand, checkpointAll, type CheckpointCommand } from "./checkpoint.ts";
+import { applyCommand, CHECKPOINT_INTERVAL_MS, checkpointAll, type CheckpointCommand } from "./checkpoint.ts";
 
 declare const self: Worker;
 
 const open = new Map<string, Database>();
 
-self.onmessage = (event: MessageEvent<CheckpointCommand>) => {
-  const command = event.data;
-  if (command.type === "interval") setInterval(() => checkpointAll(open.values()), command.intervalMs);
-  else applyCommand(open, command);
-};
+setInterval(() => checkpointAll(open.values()), CHECKPOINT_INTERVAL_MS);
+self.onmessage = (event: MessageEvent<CheckpointCommand>) => applyCommand(open, event.data);

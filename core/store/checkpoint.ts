@@ -18,10 +18,7 @@ export const CHECKPOINT_INTERVAL_MS = 250;
 export const WAL_BACKSTOP_PAGES = 10_000;
 
 /** A message to the checkpoint worker. */
-export type CheckpointCommand =
-  | { type: "watch"; path: string }
-  | { type: "unwatch"; path: string }
-  | { type: "interval"; intervalMs: number };
+export type CheckpointCommand = { type: "watch"; path: string } | { type: "unwatch"; path: string };
 
 /** Runs one PASSIVE checkpoint on each database; a failure is logged, not thrown (the next round retries). */
 export function checkpointAll(databases: Iterable<Database>): void {
@@ -71,7 +68,6 @@ function startWorker(): Runner {
     runner = startInThread();
     for (const path of watched.keys()) runner.send({ type: "watch", path });
   });
-  worker.postMessage({ type: "interval", intervalMs: CHECKPOINT_INTERVAL_MS } satisfies CheckpointCommand);
   return { send: (command) => worker.postMessage(command), stop: () => worker.terminate() };
 }
 
