@@ -200,10 +200,13 @@ export class MetricsRegistry {
     if (given.length !== expected.length || expected.some((label) => typeof labels[label] !== "string")) {
       throw new RangeError(`metric ${name}: labels must be exactly {${expected.join(", ")}}, got {${given.join(", ")}}`);
     }
-    const ordered: Labels = {};
-    for (const label of expected) ordered[label] = labels[label]!;
     const key = JSON.stringify(expected.map((label) => labels[label]));
-    if (!family.labelsByKey.has(key)) family.labelsByKey.set(key, ordered);
+    if (!family.labelsByKey.has(key)) {
+      // Built once per series: this runs on every increment, often on a hot path.
+      const ordered: Labels = {};
+      for (const label of expected) ordered[label] = labels[label]!;
+      family.labelsByKey.set(key, ordered);
+    }
     return key;
   }
 }
