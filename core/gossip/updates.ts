@@ -3,6 +3,7 @@
  * by push-pull or from this node's own probes: incarnation numbers order them, a suspicion
  * starts its Lifeguard timer, and any accusation against this node is refuted.
  */
+import { constantTimeEqual } from "../secure/hash.ts";
 import { encodeMessage } from "./codec.ts";
 import { sendPacket, emitMemberEvent } from "./outbox.ts";
 import { type MembershipState, addToProbeOrder } from "./state.ts";
@@ -18,7 +19,7 @@ export function handleAlive(state: MembershipState, message: AliveMessage, now: 
     const me = known as Member;
     // Someone replays an older or identical view of this node: nothing to correct.
     if (message.incarnation < me.incarnation) return;
-    if (message.incarnation === me.incarnation && message.address === me.address && sameBytes(message.meta, me.meta)) return;
+    if (message.incarnation === me.incarnation && message.address === me.address && constantTimeEqual(message.meta, me.meta)) return;
     if (me.state === "left") return;
     refute(state, me, message.incarnation);
     return;
@@ -35,7 +36,7 @@ export function handleAlive(state: MembershipState, message: AliveMessage, now: 
   const gone = known.state === "dead" || known.state === "left";
   if (message.incarnation <= known.incarnation) return;
   state.failed.delete(known.name);
-  const changed = message.address !== known.address || !sameBytes(message.meta, known.meta);
+  const changed = message.address !== known.address || !constantTimeEqual(message.meta, known.meta);
   const previous = known.state;
   known.incarnation = message.incarnation;
   known.address = message.address;
@@ -103,8 +104,7 @@ export function handleDead(state: MembershipState, message: DeadMessage, now: nu
 export function answerStaleAccusation(state: MembershipState, from: Address, message: SuspectMessage | DeadMessage): void {
   const member = state.table.get(message.name);
   if (member === undefined || member.state !== "alive" || message.incarnation >= member.incarnation) return;
-  const alive: AliveMessage = { type: "alive", name: member.name, incarnation: member.incarnation, address: member.address, meta: member.meta };
-  sendPacket(state, from, [encodeMessage(alive)]);
+  sendPacket(state, from, [encodeMessage(aliveMessage(member))]);
 }
 
 function refute(state: MembershipState, self: Member, accusedIncarnation: number): void {
@@ -117,12 +117,10 @@ function refute(state: MembershipState, self: Member, accusedIncarnation: number
 
 /** Queues `member`'s current alive message for gossip. */
 export function broadcastAlive(state: MembershipState, member: Member): void {
-  const message: AliveMessage = { type: "alive", name: member.name, incarnation: member.incarnation, address: member.address, meta: member.meta };
-  state.broadcasts.enqueue(member.name, encodeMessage(message));
+  state.broadcasts.enqueue(member.name, encodeMessage(aliveMessage(member)));
 }
 
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
+/** The alive message that states `member` as this node knows it. */
+function aliveMessage(member: Member): AliveMessage {
+  return { type: "alive", name: member.name, incarnation: member.incarnation, address: member.address, meta: member.meta };
 }
