@@ -15,7 +15,19 @@ import { describeError } from "../common/errors.ts";
 export const CHECKPOINT_INTERVAL_MS = 250;
 
 /** WAL pages after which SQLite checkpoints inline anyway (40 MB): only reached if checkpoints stall. */
-export const WAL_BACKSTOP_PAGES = 10_000;
+const WAL_BACKSTOP_PAGES = 10_000;
+
+/**
+ * Puts a freshly opened file in WAL mode with the given `synchronous` level and the backstop
+ * threshold, waiting out the checkpointer's brief locks rather than failing; register the file
+ * with `checkpointInBackground` so the WAL is kept short.
+ */
+export function configureWal(db: Database, synchronous: "FULL" | "NORMAL"): void {
+  db.run("PRAGMA busy_timeout = 5000");
+  db.run("PRAGMA journal_mode = WAL");
+  db.run(`PRAGMA synchronous = ${synchronous}`);
+  db.run(`PRAGMA wal_autocheckpoint = ${WAL_BACKSTOP_PAGES}`);
+}
 
 /** A message to the checkpoint worker. */
 export type CheckpointCommand = { type: "watch"; path: string } | { type: "unwatch"; path: string };

@@ -11,7 +11,7 @@ import { join } from "node:path";
 import { decodeEnvelope, encodeEnvelope } from "../common/envelope.ts";
 import { DecodeError, describeError } from "../common/errors.ts";
 import type { Snapshot } from "../raft/types.ts";
-import { checkpointInBackground, WAL_BACKSTOP_PAGES } from "./checkpoint.ts";
+import { checkpointInBackground, configureWal } from "./checkpoint.ts";
 import type { Command, StateMachine } from "./state-machine.ts";
 
 /** A KV command, CBOR-encoded in a `kv.cmd` envelope. */
@@ -54,10 +54,7 @@ export class KvStateMachine implements StateMachine<KvResult> {
   constructor(dataDir: string) {
     const path = join(dataDir, "kv.db");
     this.db = new Database(path, { create: true, strict: true });
-    this.db.run("PRAGMA busy_timeout = 5000");
-    this.db.run("PRAGMA journal_mode = WAL");
-    this.db.run("PRAGMA synchronous = NORMAL");
-    this.db.run(`PRAGMA wal_autocheckpoint = ${WAL_BACKSTOP_PAGES}`);
+    configureWal(this.db, "NORMAL");
     this.db.run("CREATE TABLE IF NOT EXISTS kv (key TEXT PRIMARY KEY, value BLOB NOT NULL)");
     this.db.run("CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value INTEGER NOT NULL)");
     const row = this.db.query("SELECT value FROM meta WHERE name = 'applied'").get() as { value: number } | null;

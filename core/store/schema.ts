@@ -10,7 +10,7 @@
 import { Database } from "bun:sqlite";
 import { decodeEnvelope, encodeEnvelope } from "../common/envelope.ts";
 import { ENTRY_TYPES, type ConfState, type Entry, type HardState, type Snapshot } from "../raft/types.ts";
-import { WAL_BACKSTOP_PAGES } from "./checkpoint.ts";
+import { configureWal } from "./checkpoint.ts";
 import { checksum } from "./checksum.ts";
 import { StoreCorruptError } from "./errors.ts";
 
@@ -49,11 +49,7 @@ export interface LogDamage {
 export function openDatabase(path: string): Database {
   const db = new Database(path, { create: true, strict: true });
   try {
-    // The background checkpointer may hold a lock for a moment; wait for it rather than fail.
-    db.run("PRAGMA busy_timeout = 5000");
-    db.run("PRAGMA journal_mode = WAL");
-    db.run("PRAGMA synchronous = FULL");
-    db.run(`PRAGMA wal_autocheckpoint = ${WAL_BACKSTOP_PAGES}`);
+    configureWal(db, "FULL");
     db.run("CREATE TABLE IF NOT EXISTS entries (idx INTEGER PRIMARY KEY, term INTEGER NOT NULL, type INTEGER NOT NULL, data BLOB NOT NULL, crc INTEGER NOT NULL)");
     db.run("CREATE TABLE IF NOT EXISTS records (name TEXT PRIMARY KEY, body BLOB NOT NULL, crc INTEGER NOT NULL)");
   } catch (error) {
