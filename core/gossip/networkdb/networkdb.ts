@@ -228,9 +228,7 @@ export class NetworkDb implements Delegate {
     if (node === this.self) return;
     const previous = this.db.peers.get(node);
     if (previous?.status === "alive") return;
-    const hidden = this.db.entries.ofOwner(node).map((entry) => [entry, view(this.db, entry)] as const);
-    this.db.peers.set(node, "alive", this.db.now);
-    for (const [entry, before] of hidden) this.db.watchers.change(before, view(this.db, entry));
+    this.setPeerStatus(node, "alive");
     const own = this.db.attachments.ofNode(this.self).map(attachmentRecord);
     if (own.length > 0) {
       const bytes = encodeMessage({ type: "attachments", records: own });
@@ -363,9 +361,13 @@ export class NetworkDb implements Delegate {
   // ---- Membership --------------------------------------------------------------------------
 
   private setUnreachable(node: string, status: PeerStatus): void {
+    if (this.db.peers.get(node)?.status === status) return;
+    this.setPeerStatus(node, status);
+  }
+
+  /** Records `node`'s new status and reports each of its entries whose visibility that changes. */
+  private setPeerStatus(node: string, status: PeerStatus): void {
     const owned = this.db.entries.ofOwner(node).map((entry) => [entry, view(this.db, entry)] as const);
-    const previous = this.db.peers.get(node);
-    if (previous?.status === status) return;
     this.db.peers.set(node, status, this.db.now);
     for (const [entry, before] of owned) this.db.watchers.change(before, view(this.db, entry));
   }
