@@ -121,8 +121,7 @@ function throwIfRevoked(error: unknown, address: string): void {
 function admission(reply: Extract<JoinReply, { ok: true }>, environment: { address: string; listenAddress: string }, signingSecretKey: Uint8Array, box: nacl.BoxKeyPair): Admission {
   // The certificate must be what we asked for: signed by the pinned root, for our keys.
   const certificate = verifyCertificate(reply.certificate, { rootPublicKey: reply.rootPublicKey, clusterId: reply.clusterId, now: Date.now() });
-  const signingPublicKey = signingSecretKey.subarray(32);
-  if (!certificate.fields.signingKey.every((byte, i) => byte === signingPublicKey[i])) throw new ShoalError("certificate_mismatch", "the manager issued a certificate for another key");
+  if (!constantTimeEqual(certificate.fields.signingKey, signingSecretKey.subarray(32))) throw new ShoalError("certificate_mismatch", "the manager issued a certificate for another key");
   const identity: LocalIdentity = {
     nodeId: certificate.fields.nodeId,
     clusterId: reply.clusterId,
