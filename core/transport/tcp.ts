@@ -20,19 +20,14 @@ import { entropyRandom, type Random } from "../common/random.ts";
 import type { Message, NodeId } from "../raft/types.ts";
 import { encodeFrame, FrameDecoder } from "./frame.ts";
 import { decodeRaftMessage, encodeRaftMessage } from "./tcp-messages.ts";
-
-/** A peer's listening address. */
-export interface PeerAddress {
-  host: string;
-  port: number;
-}
+import type { HostPort } from "./udp.ts";
 
 /** Settings of a `TcpTransport`; every field but `id`, `listen` and `onMessage` has a default. */
 export interface TcpTransportConfig {
   /** This node's raft id; an inbound message addressed to anyone else is rejected. */
   id: NodeId;
   /** Where to accept peers' connections (port 0 picks a free one; see `address()`). */
-  listen: PeerAddress;
+  listen: HostPort;
   /** Called with every valid inbound message, in arrival order per connection. */
   onMessage(message: Message): void;
   /** Largest frame accepted or sent, in bytes. Default 16 MiB (a 1 MiB entry batch or snapshot chunk fits with room). */
@@ -62,7 +57,7 @@ export const TCP_TRANSPORT_DEFAULTS = {
 
 /** One outbound connection and its redial state. */
 interface PeerLink {
-  address: PeerAddress;
+  address: HostPort;
   socket?: Socket;
   /** Consecutive failed or lost connections, for the backoff. */
   failures: number;
@@ -111,14 +106,14 @@ export class TcpTransport {
   }
 
   /** The bound address (useful when listening on port 0). */
-  address(): PeerAddress {
+  address(): HostPort {
     const bound = this.server?.address();
     if (!bound || typeof bound === "string") throw new Error("raft transport is not listening");
     return { host: bound.address, port: bound.port };
   }
 
   /** Adds or re-addresses a peer. */
-  setPeer(id: NodeId, address: PeerAddress): void {
+  setPeer(id: NodeId, address: HostPort): void {
     const link = this.peers.get(id);
     if (link && link.address.host === address.host && link.address.port === address.port) return;
     link?.socket?.destroy();

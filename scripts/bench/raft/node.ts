@@ -24,7 +24,8 @@ import { StoreCorruptError } from "../../../core/store/errors.ts";
 import { encodeKvCommand, KvStateMachine, MAX_KEY_LENGTH, type KvResult } from "../../../core/store/kv.ts";
 import { openReplica } from "../../../core/store/open-replica.ts";
 import type { Replica } from "../../../core/store/replica.ts";
-import { TcpTransport, type PeerAddress } from "../../../core/transport/tcp.ts";
+import { TcpTransport } from "../../../core/transport/tcp.ts";
+import type { HostPort } from "../../../core/transport/udp.ts";
 
 const { values } = parseArgs({
   options: {
@@ -41,7 +42,7 @@ const { values } = parseArgs({
   },
 });
 
-function address(text: string | undefined, flag: string): PeerAddress {
+function address(text: string | undefined, flag: string): HostPort {
   const match = /^(.+):(\d+)$/.exec(text ?? "");
   if (!match) fail(`--${flag} must be HOST:PORT`);
   return { host: match[1] as string, port: Number(match[2]) };
@@ -61,7 +62,7 @@ const id = values.id ?? fail("--id is required");
 const dataDir = values["data-dir"] ?? fail("--data-dir is required");
 const raftAddress = address(values.raft, "raft");
 const httpAddress = address(values.http, "http");
-const peers = new Map<string, PeerAddress>();
+const peers = new Map<string, HostPort>();
 for (const item of values.peers.split(",").filter(Boolean)) {
   const [peer, addr] = item.split("=");
   peers.set(peer as string, address(addr, "peers"));
