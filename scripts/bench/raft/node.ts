@@ -25,7 +25,7 @@ import { encodeKvCommand, KvStateMachine, MAX_KEY_LENGTH, type KvResult } from "
 import { openReplica } from "../../../core/store/open-replica.ts";
 import type { Replica } from "../../../core/store/replica.ts";
 import { TcpTransport } from "../../../core/transport/tcp.ts";
-import type { HostPort } from "../../../core/transport/udp.ts";
+import { splitHostPort, type HostPort } from "../../../core/transport/udp.ts";
 
 const { values } = parseArgs({
   options: {
@@ -43,9 +43,11 @@ const { values } = parseArgs({
 });
 
 function address(text: string | undefined, flag: string): HostPort {
-  const match = /^(.+):(\d+)$/.exec(text ?? "");
-  if (!match) fail(`--${flag} must be HOST:PORT`);
-  return { host: match[1] as string, port: Number(match[2]) };
+  try {
+    return splitHostPort(text ?? "");
+  } catch {
+    fail(`--${flag} must be HOST:PORT`);
+  }
 }
 
 function fail(message: string): never {
