@@ -92,7 +92,7 @@ if (seeds.length > 0) {
 
 const stats = setInterval(() => {
   const traffic = shell.traffic();
-  emit({ type: "stats", bytesSent: traffic.bytesSent, packetsSent: traffic.packetsSent, members: core.members().filter((member) => member.state === "alive" || member.state === "suspect").length });
+  emit({ type: "stats", bytesSent: traffic.bytesSent, packetsSent: traffic.packetsSent, members: core.liveCount() });
 }, 1_000);
 
 /** SIGTERM: leave gracefully, exit once the leave has propagated (the core bounds the wait). */
