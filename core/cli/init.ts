@@ -1,7 +1,7 @@
 /** `shoal init`: makes the local agent the first manager of a new cluster and prints the join tokens. */
 import type { InitResult } from "../cluster/service.ts";
-import { configFieldOptions } from "./config-flags.ts";
 import { ExitCode } from "./exit-codes.ts";
+import { ADDRESS_OPTIONS, addressFields } from "./join.ts";
 import { AGENT_OPTIONS, JSON_OPTION, agentRequest } from "./local-agent.ts";
 import type { Command } from "./registry.ts";
 
@@ -10,15 +10,14 @@ export const initCommand: Command = {
   name: "init",
   summary: "Create a cluster with the local agent as its first manager; print the join tokens",
   options: {
-    ...configFieldOptions(["advertiseAddr", "listenAddr"]),
+    ...ADDRESS_OPTIONS,
     "force-new-cluster": { type: "boolean", description: "on a surviving manager after quorum loss: become the only manager, keeping the cluster state" },
     json: JSON_OPTION,
     ...AGENT_OPTIONS,
   },
   async run(values, _positionals, context) {
     const body = {
-      ...(typeof values["advertise-addr"] === "string" ? { advertiseAddr: values["advertise-addr"] } : {}),
-      ...(typeof values["listen-addr"] === "string" ? { listenAddr: values["listen-addr"] } : {}),
+      ...addressFields(values),
       ...(values["force-new-cluster"] === true ? { forceNewCluster: true } : {}),
     };
     const result = await agentRequest<InitResult>(values, context, "POST", "/v1/cluster/init", body);
