@@ -76,9 +76,8 @@ export class Keyring {
    */
   static of(keys: readonly Uint8Array[]): Keyring {
     const ring = new Keyring();
+    // `install` makes the first key of an empty keyring primary.
     for (const key of keys) ring.install(key);
-    const first = keys[0];
-    if (first) ring.use(defaultKeyId(first));
     return ring;
   }
 
