@@ -11,10 +11,20 @@ export const FRAME_HEADER_BYTES = 4;
 
 /** Prefixes `payload` with its length. */
 export function encodeFrame(payload: Uint8Array): Uint8Array {
-  const frame = new Uint8Array(FRAME_HEADER_BYTES + payload.length);
-  new DataView(frame.buffer).setUint32(0, payload.length);
-  frame.set(payload, FRAME_HEADER_BYTES);
-  return frame;
+  return encodeFrames([payload]);
+}
+
+/** Frames each payload, back to back in one buffer, so a batch costs one copy and one write. */
+export function encodeFrames(payloads: readonly Uint8Array[]): Uint8Array {
+  const frames = new Uint8Array(payloads.reduce((total, payload) => total + FRAME_HEADER_BYTES + payload.length, 0));
+  const view = new DataView(frames.buffer);
+  let at = 0;
+  for (const payload of payloads) {
+    view.setUint32(at, payload.length);
+    frames.set(payload, at + FRAME_HEADER_BYTES);
+    at += FRAME_HEADER_BYTES + payload.length;
+  }
+  return frames;
 }
 
 /**

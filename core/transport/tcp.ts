@@ -18,7 +18,7 @@ import { describeError } from "../common/errors.ts";
 import { nullLogger, type Logger } from "../common/log.ts";
 import { entropyRandom, type Random } from "../common/random.ts";
 import type { Message, NodeId } from "../raft/types.ts";
-import { encodeFrame, FrameDecoder } from "./frame.ts";
+import { encodeFrames, FrameDecoder } from "./frame.ts";
 import { decodeRaftMessage, encodeRaftMessage } from "./tcp-messages.ts";
 import type { HostPort } from "./udp.ts";
 
@@ -135,12 +135,11 @@ export class TcpTransport {
         this.drop("too_large", message.to);
         continue;
       }
-      const frame = encodeFrame(payload);
       const batch = batches.get(message.to);
-      if (batch) batch.push(frame);
-      else batches.set(message.to, [frame]);
+      if (batch) batch.push(payload);
+      else batches.set(message.to, [payload]);
     }
-    for (const [peer, frames] of batches) this.write(peer, frames);
+    for (const [peer, payloads] of batches) this.write(peer, payloads);
   }
 
   /** Stops listening and closes every connection. */
@@ -152,23 +151,23 @@ export class TcpTransport {
     if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
   }
 
-  private write(peer: NodeId, frames: Uint8Array[]): void {
+  private write(peer: NodeId, payloads: Uint8Array[]): void {
     const link = this.peers.get(peer);
     if (!link) {
-      this.drop("unknown_peer", peer, frames.length);
+      this.drop("unknown_peer", peer, payloads.length);
       return;
     }
     const socket = link.socket ?? this.dial(peer, link);
     if (!socket) {
-      this.drop("unreachable", peer, frames.length);
+      this.drop("unreachable", peer, payloads.length);
       return;
     }
     if (socket.writableLength > this.settings.maxQueuedBytes) {
-      this.drop("queue_full", peer, frames.length);
+      this.drop("queue_full", peer, payloads.length);
       return;
     }
-    socket.write(frames.length === 1 ? (frames[0] as Uint8Array) : Buffer.concat(frames));
-    this.counters.sent?.inc({}, frames.length);
+    socket.write(encodeFrames(payloads));
+    this.counters.sent?.inc({}, payloads.length);
   }
 
   /** Opens the outbound connection to `peer` unless it is backing off; writes queue until connected. */

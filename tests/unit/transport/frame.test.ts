@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { DecodeError } from "../../../core/common/errors.ts";
-import { FrameDecoder, encodeFrame } from "../../../core/transport/frame.ts";
+import { FrameDecoder, encodeFrame, encodeFrames } from "../../../core/transport/frame.ts";
 
 const bytes = (...values: number[]) => Uint8Array.from(values);
 
@@ -13,6 +13,13 @@ describe("frames", () => {
       expect(frames).toEqual([bytes(1, 2, 3), bytes(), bytes(9)]);
       expect(decoder.pendingBytes).toBe(0);
     }
+  });
+
+  test("a batch framed into one buffer is the frames back to back", () => {
+    const payloads = [bytes(1, 2, 3), bytes(), bytes(9)];
+    const batch = encodeFrames(payloads);
+    expect(batch).toEqual(new Uint8Array(payloads.flatMap((payload) => [...encodeFrame(payload)])));
+    expect(new FrameDecoder(100).push(batch)).toEqual(payloads);
   });
 
   test("one byte at a time works and keeps partial input pending", () => {
