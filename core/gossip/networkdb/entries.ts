@@ -17,8 +17,8 @@ export function supersedes(a: { ltime: number; owner: string }, b: { ltime: numb
   return a.ltime > b.ltime || (a.ltime === b.ltime && a.owner > b.owner);
 }
 
-// Table and key names are printable ASCII, so a space cannot occur in either.
-const slot = (table: string, key: string) => `${table} ${key}`;
+/** The one string naming (table, key) within a network; names are printable ASCII without spaces. */
+export const entrySlot = (table: string, key: string) => `${table} ${key}`;
 
 /** Entries indexed by network, then (table, key); and by owner, for membership changes. */
 export class EntryStore {
@@ -27,14 +27,14 @@ export class EntryStore {
 
   /** The stored version of (network, table, key), if any. */
   get(network: string, table: string, key: string): StoredEntry | undefined {
-    return this.byNetwork.get(network)?.get(slot(table, key));
+    return this.byNetwork.get(network)?.get(entrySlot(table, key));
   }
 
   /** Stores `entry`, replacing the version in its slot. */
   set(entry: StoredEntry): void {
     let entries = this.byNetwork.get(entry.network);
     if (entries === undefined) this.byNetwork.set(entry.network, (entries = new Map()));
-    const key = slot(entry.table, entry.key);
+    const key = entrySlot(entry.table, entry.key);
     const previous = entries.get(key);
     if (previous !== undefined) this.unindex(previous);
     entries.set(key, entry);
@@ -46,9 +46,9 @@ export class EntryStore {
   /** Removes the version in (network, table, key). */
   delete(network: string, table: string, key: string): void {
     const entries = this.byNetwork.get(network);
-    const entry = entries?.get(slot(table, key));
+    const entry = entries?.get(entrySlot(table, key));
     if (entries === undefined || entry === undefined) return;
-    entries.delete(slot(table, key));
+    entries.delete(entrySlot(table, key));
     if (entries.size === 0) this.byNetwork.delete(network);
     this.unindex(entry);
   }

@@ -8,7 +8,7 @@ import type { BroadcastQueue } from "../broadcast.ts";
 import type { AttachmentTable } from "./attachments.ts";
 import { encodeEntry } from "./codec.ts";
 import type { NetworkDbConfig } from "./config.ts";
-import type { EntryStore, StoredEntry } from "./entries.ts";
+import { type EntryStore, type StoredEntry, entrySlot } from "./entries.ts";
 import type { LamportClock } from "./lamport.ts";
 import type { PeerTable } from "./peers.ts";
 import type { EntryRecord, EntryView, NetworkDbStats, OutboundMessage } from "./types.ts";
@@ -93,7 +93,7 @@ export function view(db: NetworkDbState, entry: StoredEntry): EntryView | undefi
 
 /** Queues `entry` for gossip on its network, replacing an older queued version of its key. */
 export function queueEvent(db: NetworkDbState, entry: StoredEntry): void {
-  db.joined.get(entry.network)?.queue.enqueue(`${entry.table} ${entry.key}`, encodeEntry(entryRecord(db, entry)));
+  db.joined.get(entry.network)?.queue.enqueue(entrySlot(entry.table, entry.key), encodeEntry(entryRecord(db, entry)));
 }
 
 /** The wire form of `entry`, its reap time made relative to now. */
