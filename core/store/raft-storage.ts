@@ -152,11 +152,12 @@ export class DurableStorage implements Storage {
   persist(batch: PersistBatch): void {
     const snapshot = batch.snapshot && this.isNewer(batch.snapshot) ? batch.snapshot : undefined;
     const start = snapshot ? { index: snapshot.meta.index, term: snapshot.meta.term } : this.start;
-    const appended = appendTo(start, snapshot ? [] : this.log, batch.entries ?? []);
+    const log = snapshot ? [] : this.log;
+    const appended = newEntries(start, log, batch.entries ?? []);
     // A change of the commit index alone need not reach the disk before anything else happens
     // (etcd's MustSync rule): a lost commit index is relearned from the leader, while a lost
     // term, vote or entry could break safety. Skipping that fsync saves one per round trip.
-    const mustSync = appended.from !== undefined || snapshot !== undefined || changesTermOrVote(batch.hardState, this.hardState);
+    const mustSync = appended !== undefined || snapshot !== undefined || changesTermOrVote(batch.hardState, this.hardState);
     if (!mustSync) this.db.run("PRAGMA synchronous = NORMAL");
     this.db.transaction(() => {
       if (snapshot) {
@@ -164,18 +165,23 @@ export class DurableStorage implements Storage {
         writeRecord(this.db, "logStart", start);
         this.db.query("DELETE FROM entries").run();
       }
-      if (appended.from !== undefined) {
+      if (appended !== undefined) {
         this.db.query("DELETE FROM entries WHERE idx >= ?").run(appended.from);
         const insert = this.db.query("INSERT INTO entries (idx, term, type, data, crc) VALUES (?, ?, ?, ?, ?)");
-        for (const entry of appended.log.slice(appended.from - start.index - 1)) insert.run(...entryRow(entry));
+        for (const entry of appended.entries) insert.run(...entryRow(entry));
       }
       if (batch.hardState) writeRecord(this.db, "hardState", batch.hardState);
     })();
     if (!mustSync) this.db.run("PRAGMA synchronous = FULL");
     if (snapshot) this.latest = snapshot;
     if (batch.hardState) this.hardState = { ...batch.hardState };
+    if (appended !== undefined) {
+      // In place, once durable: copying the whole cached log per append would cost O(log) per Ready.
+      log.length = appended.from - start.index - 1;
+      for (const entry of appended.entries) log.push(entry);
+    }
     this.start = start;
-    this.log = appended.log;
+    this.log = log;
   }
 
   /** Appends entries, replacing any conflicting suffix. Durable on return. */
@@ -239,15 +245,14 @@ export class DurableStorage implements Storage {
 }
 
 /**
- * The log after appending `entries` (dropping those already compacted and replacing any
- * conflicting suffix), and the first index that changed, if any.
+ * The entries of `entries` that `log` (which follows `start`) must take, dropping those already
+ * compacted, and the first index they replace from; undefined when there are none.
  */
-function appendTo(start: LogStart, log: Entry[], entries: readonly Entry[]): { log: Entry[]; from: number | undefined } {
+function newEntries(start: LogStart, log: readonly Entry[], entries: readonly Entry[]): { from: number; entries: Entry[] } | undefined {
   const kept = entries.filter((entry) => entry.index > start.index);
   const head = kept[0];
-  if (head === undefined) return { log, from: undefined };
+  if (head === undefined) return undefined;
   const lastIndex = start.index + log.length;
   if (head.index > lastIndex + 1) throw new UnavailableError(head.index, lastIndex);
-  const prefix = head.index === lastIndex + 1 ? log : log.slice(0, head.index - start.index - 1);
-  return { log: prefix.concat(kept), from: head.index };
+  return { from: head.index, entries: kept };
 }

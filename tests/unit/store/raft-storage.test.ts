@@ -53,6 +53,7 @@ describe("DurableStorage", () => {
     store.append([entry(1, 1), entry(2, 1), entry(3, 1), entry(4, 1)]);
     store.append([entry(3, 2, "new3")]);
     expect(store.lastIndex()).toBe(3);
+    expect(store.entries(1, 4, Infinity)).toEqual([entry(1, 1), entry(2, 1), entry(3, 2, "new3")]);
     expect(() => store.append([entry(6, 2)])).toThrow(UnavailableError);
     store.close();
     const reopened = DurableStorage.open(dir);
@@ -114,6 +115,7 @@ describe("DurableStorage", () => {
     const store = DurableStorage.open(dir);
     store.append([entry(1, 1), entry(2, 1)]);
     store.persist({ snapshot: snapshotAt(10, 3), entries: [entry(11, 3)], hardState: { term: 3, vote: "", commit: 10 } });
+    expect(store.entries(11, 12, Infinity)).toEqual([entry(11, 3)]);
     store.close();
     const reopened = DurableStorage.open(dir);
     expect([reopened.firstIndex(), reopened.lastIndex(), reopened.term(10), reopened.term(11)]).toEqual([11, 11, 3, 3]);
