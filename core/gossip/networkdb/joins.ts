@@ -36,15 +36,21 @@ function checkOwnAttachment(db: NetworkDbState, record: AttachmentRecord): void 
  * rejected as belonging to a past attachment) and its tombstones there are dropped.
  */
 export function reassertAttachment(db: NetworkDbState, network: string): void {
-  const record: AttachmentRecord = { node: db.self, network, ltime: db.clock.tick(), joined: db.joined.has(network) };
-  storeAttachment(db, record);
-  announce(db, record);
+  const record = announceOwnAttachment(db, network, db.joined.has(network));
   if (!record.joined) return;
   for (const entry of db.entries.ofNetwork(network)) {
     if (entry.owner !== db.self) continue;
     if (entry.reapAt === null) writeOwn(db, network, entry.table, entry.key, entry.value, false);
     else db.entries.delete(network, entry.table, entry.key);
   }
+}
+
+/** Records this node's join (or leave) of `network` at a fresh Lamport time and announces it cluster-wide. */
+export function announceOwnAttachment(db: NetworkDbState, network: string, joined: boolean): AttachmentRecord {
+  const record: AttachmentRecord = { node: db.self, network, ltime: db.clock.tick(), joined };
+  storeAttachment(db, record);
+  announce(db, record);
+  return record;
 }
 
 /** Stores a newer record about another node and drops its entries the record makes stale. */

@@ -35,12 +35,12 @@ import { AttachmentTable } from "./attachments.ts";
 import { decodeMessage, encodeMessage, isValidName, type DecodeLimits } from "./codec.ts";
 import { resolveNetworkDbConfig, type NetworkDbConfig } from "./config.ts";
 import { EntryStore } from "./entries.ts";
-import { announce, attachmentRecord, mergeAttachments, rejectNotAttached, storeAttachment } from "./joins.ts";
+import { announceOwnAttachment, attachmentRecord, mergeAttachments, rejectNotAttached } from "./joins.ts";
 import { LamportClock } from "./lamport.ts";
 import { PeerTable } from "./peers.ts";
 import { remove, send, view, writeOwn, type NetworkDbState } from "./state.ts";
 import { gossipRound, mergeBulkSync, sendBulkSync, syncCompleted, syncIfDue } from "./sync.ts";
-import type { AttachmentRecord, EntryView, NetworkDbMessage, NetworkDbStats, OutboundMessage, PeerStatus, WatchEvent, WatchFilter } from "./types.ts";
+import type { EntryView, NetworkDbMessage, NetworkDbStats, OutboundMessage, PeerStatus, WatchEvent, WatchFilter } from "./types.ts";
 import { Watchers, type WatchListener } from "./watch.ts";
 
 /** What a NetworkDB instance is built from. */
@@ -117,9 +117,7 @@ export class NetworkDb implements Delegate {
   joinNetwork(network: string): void {
     checkName(network, "network");
     if (this.db.joined.has(network)) return;
-    const record: AttachmentRecord = { node: this.self, network, ltime: this.db.clock.tick(), joined: true };
-    storeAttachment(this.db, record);
-    announce(this.db, record);
+    announceOwnAttachment(this.db, network, true);
     this.db.joined.set(network, {
       queue: new BroadcastQueue(this.config.retransmitMult),
       syncNeeded: true,
@@ -133,9 +131,7 @@ export class NetworkDb implements Delegate {
   /** Detaches this node from `network`: others drop its entries there; it forgets the network's tables. */
   leaveNetwork(network: string): void {
     if (!this.db.joined.has(network)) return;
-    const record: AttachmentRecord = { node: this.self, network, ltime: this.db.clock.tick(), joined: false };
-    storeAttachment(this.db, record);
-    announce(this.db, record);
+    announceOwnAttachment(this.db, network, false);
     this.db.joined.delete(network);
     for (const entry of this.db.entries.ofNetwork(network)) remove(this.db, entry);
     this.db.watchers.flush();
