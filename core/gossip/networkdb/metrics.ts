@@ -1,9 +1,9 @@
 /** NetworkDB's metrics, registered on the agent's registry and sampled at each `/metrics` render. */
 import type { Counter, MetricsRegistry } from "../../api/metrics.ts";
 import type { NetworkDb } from "./networkdb.ts";
-import type { NetworkDbStats } from "./types.ts";
+import type { NetworkDbCounters } from "./state.ts";
 
-type CounterField = Exclude<keyof NetworkDbStats, "visibleEntries" | "hiddenEntries" | "tombstones">;
+type CounterField = keyof NetworkDbCounters;
 
 /**
  * Exposes `db`'s counters and entry gauges on `registry`. The core only counts; at each render
