@@ -27,6 +27,10 @@ import type { DurableStorage } from "./raft-storage.ts";
 import { PendingRequests, RequestTimeoutError } from "./pending-requests.ts";
 import type { Command, StateMachine } from "./state-machine.ts";
 
+/** Read keys travel through the core as their UTF-8 bytes (the ReadIndex context). */
+const utf8Encoder = new TextEncoder();
+const utf8Decoder = new TextDecoder();
+
 /** Where the replica sends the core's messages. */
 export interface ReplicaTransport {
   send(messages: readonly Message[]): void;
@@ -151,7 +155,7 @@ export class Replica<R> {
   read(): Promise<void> {
     const key = `${this.bootNonce}:${this.nextRequest++}`;
     const result = this.reads.add(key);
-    this.submitRead(key, new TextEncoder().encode(key));
+    this.submitRead(key, utf8Encoder.encode(key));
     return result;
   }
 
@@ -315,7 +319,7 @@ export class Replica<R> {
 
   private queueReads(readStates: readonly ReadState[]): void {
     if (readStates.length === 0) return;
-    for (const state of readStates) this.readyReads.push({ index: state.index, key: new TextDecoder().decode(state.context) });
+    for (const state of readStates) this.readyReads.push({ index: state.index, key: utf8Decoder.decode(state.context) });
     this.serveReads();
   }
 
