@@ -11,9 +11,11 @@
  * A damaged hard state or snapshot cannot be repaired by truncation: the vote would be lost,
  * which could elect two leaders in one term, so those are reported and left alone.
  */
+import type { Database } from "bun:sqlite";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { ShoalError } from "../common/errors.ts";
+import type { HardState } from "../raft/types.ts";
 import { StoreCorruptError } from "./errors.ts";
 import { loadState, openDatabase, RAFT_DB_FILE, readRecord, scanLog, writeRecord, type LogStart } from "./schema.ts";
 
@@ -66,7 +68,7 @@ export function repairStore(dataDir: string): RepairResult {
     const start = (readRecord(db, path, "logStart") as LogStart | undefined) ?? { index: 0, term: 0 };
     const { entries, damage } = scanLog(db, start);
     const lastIndex = start.index + entries.length;
-    const hardState = readRecord(db, path, "hardState") as { term: number; vote: string; commit: number } | undefined;
+    const hardState = readRecord(db, path, "hardState") as HardState | undefined;
     const result: RepairResult = { path, removed: 0 };
     db.transaction(() => {
       if (damage) {
@@ -91,7 +93,7 @@ function storePath(dataDir: string): string {
   return path;
 }
 
-function countFrom(db: ReturnType<typeof openDatabase>, index: number): number {
+function countFrom(db: Database, index: number): number {
   const row = db.query("SELECT count(*) AS n FROM entries WHERE idx >= ?").get(index) as { n: number };
   return row.n;
 }
