@@ -6,6 +6,7 @@
 import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import type { ReplicaStatus } from "../../../core/store/replica.ts";
 import { freePort } from "../lib/ports.ts";
 import { startProcess, type RunningProcess } from "../lib/spawn.ts";
 import { waitFor } from "../lib/wait.ts";
@@ -34,18 +35,6 @@ export interface RaftClusterNode {
   dataDir: string;
   url: string;
   process?: RunningProcess;
-}
-
-/** The `/status` answer of a node. */
-export interface NodeStatus {
-  id: string;
-  role: string;
-  leader: string;
-  term: number;
-  commit: number;
-  applied: number;
-  snapshotIndex: number;
-  conf: { voters: string[]; learners: string[] };
 }
 
 /** A set of raft node processes; see the module comment. */
@@ -112,10 +101,10 @@ export class RaftCluster {
   }
 
   /** The `/status` of every running node that answers. */
-  async statuses(): Promise<NodeStatus[]> {
+  async statuses(): Promise<ReplicaStatus[]> {
     const running = [...this.nodes.values()].filter((node) => node.process);
     const answers = await Promise.all(running.map((node) => status(node.url).catch(() => undefined)));
-    return answers.filter((answer): answer is NodeStatus => answer !== undefined);
+    return answers.filter((answer): answer is ReplicaStatus => answer !== undefined);
   }
 
   /** A node by id. */
@@ -168,10 +157,10 @@ export class RaftCluster {
   }
 }
 
-async function status(url: string): Promise<NodeStatus> {
+async function status(url: string): Promise<ReplicaStatus> {
   const response = await fetch(`${url}/status`, { signal: AbortSignal.timeout(1000) });
   if (!response.ok) throw new Error(`${url}/status answered ${response.status}`);
-  return (await response.json()) as NodeStatus;
+  return (await response.json()) as ReplicaStatus;
 }
 
 async function post(url: string): Promise<void> {
