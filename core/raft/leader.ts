@@ -7,6 +7,7 @@ import { applyConfChange, confChangeProblem, decodeConfChange } from "./confchan
 import { CompactedError, ProposalDroppedError, SnapshotTemporarilyUnavailableError } from "./errors.ts";
 import type { ProposedEntry, Raft } from "./raft.ts";
 import { confirmReads, leaderReadIndex, releasePendingReadIndex } from "./reads.ts";
+import type { Progress } from "./progress.ts";
 import { entriesSize } from "./size.ts";
 import { SnapshotTransfer } from "./snapshot-transfer.ts";
 import type { Entry, Message, NodeId, Snapshot } from "./types.ts";
@@ -30,8 +31,8 @@ export function stepLeader(raft: Raft, m: Message): void {
   switch (m.type) {
     case "appendResp":
       progress.recentActive = true;
-      if (m.reject) handleAppendRejection(raft, m);
-      else handleAppendSuccess(raft, m);
+      if (m.reject) handleAppendRejection(raft, progress, m);
+      else handleAppendSuccess(raft, progress, m);
       return;
     case "heartbeatResp":
       progress.recentActive = true;
@@ -122,9 +123,7 @@ export function maybeCommit(raft: Raft): boolean {
   return true;
 }
 
-function handleAppendRejection(raft: Raft, m: Message): void {
-  const progress = raft.tracker.progress.get(m.from);
-  if (progress === undefined) return;
+function handleAppendRejection(raft: Raft, progress: Progress, m: Message): void {
   // The follower's hint names its last entry whose term is <= the term we sent; skip
   // straight past everything of ours that cannot match it.
   const hint = m.logTerm > 0 ? raft.log.findConflictByTerm(m.rejectHint, m.logTerm).index : m.rejectHint;
@@ -134,9 +133,7 @@ function handleAppendRejection(raft: Raft, m: Message): void {
   }
 }
 
-function handleAppendSuccess(raft: Raft, m: Message): void {
-  const progress = raft.tracker.progress.get(m.from);
-  if (progress === undefined) return;
+function handleAppendSuccess(raft: Raft, progress: Progress, m: Message): void {
   const wasPaused = progress.isPaused();
   const updated = progress.maybeUpdate(m.index);
   if (progress.state === "snapshot" && m.index >= (progress.transfer?.index ?? 0)) {
