@@ -6,6 +6,10 @@
 import { decodeEnvelope, encodeEnvelope } from "../common/envelope.ts";
 import { DecodeError } from "../common/errors.ts";
 import type { ClusterCommand, ClusterNode, NodeAvailability, NodeRole, NodeStatus, SealedJoinSecret } from "./contract.ts";
+import { record } from "./keyrotation/codec.ts";
+
+/** Checks a value is a plain CBOR map: the key rotation codec's check, shared by every cluster decoder. */
+export { record };
 
 const COMMAND_KIND = "cluster.cmd";
 const VERSION = 1;
@@ -33,7 +37,7 @@ export function encodeClusterCommand(command: ClusterCommand): Uint8Array {
 
 /** Decodes and validates a command; throws `DecodeError` naming the first bad field. */
 export function decodeClusterCommand(bytes: Uint8Array): ClusterCommand {
-  const body = map(decodeEnvelope(bytes, COMMAND_KIND, [VERSION]).body, "command");
+  const body = record(decodeEnvelope(bytes, COMMAND_KIND, [VERSION]).body, "command");
   switch (body.type) {
     case "nodeStatus":
       return { type: "nodeStatus", nodeId: id(body.nodeId, "nodeId"), status: oneOf(body.status, STATUSES, "status"), message: text(body.message, "message", LIMITS.messageLength, true), at: time(body.at, "at") };
@@ -82,7 +86,7 @@ function decodeNodeUpdate(body: Record<string, unknown>): ClusterCommand {
 
 /** Validates a node record (from a command or a snapshot). */
 export function decodeNode(value: unknown): ClusterNode {
-  const node = map(value, "node");
+  const node = record(value, "node");
   return {
     id: id(node.id, "node.id"),
     hostname: text(node.hostname, "node.hostname", LIMITS.hostnameLength),
@@ -102,7 +106,7 @@ export function decodeNode(value: unknown): ClusterNode {
 
 /** Validates a label map: at most `LIMITS.labels` entries of bounded keys and values. */
 export function decodeLabels(value: unknown): Record<string, string> {
-  const labels = map(value, "labels");
+  const labels = record(value, "labels");
   const entries = Object.entries(labels);
   if (entries.length > LIMITS.labels) throw new DecodeError(`at most ${LIMITS.labels} labels`);
   const out: Record<string, string> = {};
@@ -119,19 +123,13 @@ export function labelKey(value: unknown): string {
 
 /** Validates both roles' sealed join secrets. */
 export function decodeJoinTokens(value: unknown): Record<NodeRole, SealedJoinSecret> {
-  const tokens = map(value, "joinTokens");
+  const tokens = record(value, "joinTokens");
   return { manager: decodeSealedSecret(tokens.manager), worker: decodeSealedSecret(tokens.worker) };
 }
 
 function decodeSealedSecret(value: unknown): SealedJoinSecret {
-  const secret = map(value, "join secret");
+  const secret = record(value, "join secret");
   return { nonce: bytesOf(secret.nonce, "join secret nonce", 24), sealed: bytesOf(secret.sealed, "join secret", 48) };
-}
-
-/** Checks `value` is a plain map. */
-export function map(value: unknown, field: string): Record<string, unknown> {
-  if (typeof value !== "object" || value === null || Array.isArray(value) || value instanceof Uint8Array) throw new DecodeError(`${field} must be a map`);
-  return value as Record<string, unknown>;
 }
 
 function text(value: unknown, field: string, max: number, allowEmpty = false): string {

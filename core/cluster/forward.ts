@@ -9,7 +9,7 @@ import { decodeEnvelope, encodeEnvelope } from "../common/envelope.ts";
 import { describeError } from "../common/errors.ts";
 import type { Logger } from "../common/log.ts";
 import type { SecureConnection } from "../secure/channel/index.ts";
-import { map } from "./codec.ts";
+import { record } from "./codec.ts";
 import { requestReply } from "./channel.ts";
 
 /** Header marking a request that a follower forwarded. */
@@ -35,7 +35,7 @@ export interface ForwardedReply {
 /** Sends `request` on an open `api-forward` connection and returns the leader's reply. */
 export async function forwardRequest(connection: SecureConnection, request: ForwardedRequest, timeoutMs: number): Promise<ForwardedReply> {
   const bytes = await requestReply(connection, encodeEnvelope("cluster.fwd.req", 1, request), timeoutMs);
-  const body = map(decodeEnvelope(bytes, "cluster.fwd.reply", [1]).body, "forwarded reply");
+  const body = record(decodeEnvelope(bytes, "cluster.fwd.reply", [1]).body, "forwarded reply");
   if (!Number.isInteger(body.status) || typeof body.body !== "string") throw new Error("forwarded reply is malformed");
   return { status: body.status as number, body: body.body };
 }
@@ -54,7 +54,7 @@ export function serveForwarded(connection: SecureConnection, app: Hono, logger: 
 }
 
 async function answer(frame: Uint8Array, app: Hono): Promise<ForwardedReply> {
-  const request = map(decodeEnvelope(frame, "cluster.fwd.req", [1]).body, "forwarded request");
+  const request = record(decodeEnvelope(frame, "cluster.fwd.req", [1]).body, "forwarded request");
   const { method, path, body } = request;
   if (typeof method !== "string" || typeof path !== "string" || (body !== undefined && typeof body !== "string")) throw new Error("forwarded request is malformed");
   if (!path.startsWith("/") || !FORWARDABLE.some((prefix) => path.startsWith(prefix))) throw new Error(`path ${path.slice(0, 100)} cannot be forwarded`);

@@ -9,7 +9,7 @@
  */
 import { decodeEnvelope, encodeEnvelope } from "../common/envelope.ts";
 import { DecodeError } from "../common/errors.ts";
-import { map } from "./codec.ts";
+import { record } from "./codec.ts";
 import type { NodeRole } from "./contract.ts";
 
 const REQUEST_KIND = "cluster.join.req";
@@ -39,7 +39,7 @@ export function encodeJoinRequest(request: JoinRequest): Uint8Array {
 
 /** Decodes and validates a request; throws `DecodeError`. */
 export function decodeJoinRequest(bytes: Uint8Array): JoinRequest {
-  const body = map(decodeEnvelope(bytes, REQUEST_KIND, [1]).body, "join request");
+  const body = record(decodeEnvelope(bytes, REQUEST_KIND, [1]).body, "join request");
   if (body.kind === "renew") {
     if (body.unlessRole === undefined) return { kind: "renew" };
     if (body.unlessRole !== "manager" && body.unlessRole !== "worker") throw new DecodeError("renew unlessRole must be manager or worker");
@@ -64,7 +64,7 @@ export function encodeJoinReply(reply: JoinReply): Uint8Array {
 
 /** Decodes and validates a reply; throws `DecodeError`. */
 export function decodeJoinReply(bytes: Uint8Array): JoinReply {
-  const body = map(decodeEnvelope(bytes, REPLY_KIND, [1]).body, "join reply");
+  const body = record(decodeEnvelope(bytes, REPLY_KIND, [1]).body, "join reply");
   if (body.ok === false) {
     if (typeof body.code !== "string" || typeof body.message !== "string") throw new DecodeError("join refusal has no code or message");
     return { ok: false, code: body.code, message: body.message.slice(0, 1000) };

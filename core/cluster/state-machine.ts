@@ -11,7 +11,7 @@ import { decodeEnvelope, encodeEnvelope } from "../common/envelope.ts";
 import { DecodeError, describeError } from "../common/errors.ts";
 import type { Snapshot } from "../raft/types.ts";
 import type { Command, StateMachine } from "../store/state-machine.ts";
-import { decodeClusterCommand, decodeJoinTokens, decodeNode, map } from "./codec.ts";
+import { decodeClusterCommand, decodeJoinTokens, decodeNode, record } from "./codec.ts";
 import type { AppliedCommand, ClusterNode, ClusterStateView } from "./contract.ts";
 import { decodeKeyState, encodeKeyState } from "./keyrotation/index.ts";
 import { applyCommand, EMPTY_CLUSTER_STATE } from "./state.ts";
@@ -117,7 +117,7 @@ export function encodeClusterState(state: ClusterStateView): Uint8Array {
 
 /** Decodes and validates a stored state or snapshot; throws `DecodeError`. */
 export function decodeClusterState(bytes: Uint8Array): ClusterStateView {
-  const body = map(decodeEnvelope(bytes, SNAPSHOT_KIND, [SNAPSHOT_VERSION]).body, "cluster state");
+  const body = record(decodeEnvelope(bytes, SNAPSHOT_KIND, [SNAPSHOT_VERSION]).body, "cluster state");
   const { clusterId, rootPublicKey, appliedIndex, nodes, revokedSerials, gossipKeys } = body;
   if (typeof clusterId !== "string") throw new DecodeError("cluster state has no cluster id");
   if (!(rootPublicKey instanceof Uint8Array)) throw new DecodeError("cluster state has no root public key");
