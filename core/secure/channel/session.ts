@@ -75,10 +75,7 @@ export class ChannelSession {
   /** Seals `payload` as the next frame. Throws `ChannelClosedError` once the session is closed. */
   seal(payload: Uint8Array): Uint8Array {
     if (this.closed) throw new ChannelClosedError();
-    const body = new Uint8Array(1 + payload.length);
-    body[0] = MESSAGE_TYPE;
-    body.set(payload, 1);
-    return this.sealBody(body);
+    return this.sealBody(MESSAGE_TYPE, payload);
   }
 
   /**
@@ -88,11 +85,7 @@ export class ChannelSession {
    */
   sealNotice(rejection: Rejection): Uint8Array {
     if (!this.sending) throw new ChannelClosedError();
-    const content = encodeCbor([rejection.reason, rejection.message.slice(0, MAX_NOTICE_MESSAGE_LENGTH)]);
-    const body = new Uint8Array(1 + content.length);
-    body[0] = NOTICE_TYPE;
-    body.set(content, 1);
-    const frame = this.sealBody(body);
+    const frame = this.sealBody(NOTICE_TYPE, encodeCbor([rejection.reason, rejection.message.slice(0, MAX_NOTICE_MESSAGE_LENGTH)]));
     this.sending = false;
     return frame;
   }
@@ -127,9 +120,13 @@ export class ChannelSession {
     this.receiveKey.fill(0);
   }
 
-  private sealBody(body: Uint8Array): Uint8Array {
+  /** Seals the body `type | content` as the next frame. */
+  private sealBody(type: number, content: Uint8Array): Uint8Array {
     // Unreachable in practice (centuries of frames), but a wrapped counter would reuse a nonce.
     if (this.sendCounter > MAX_COUNTER) throw new ShoalError("secure_channel_exhausted", "frame counter exhausted; reconnect");
+    const body = new Uint8Array(1 + content.length);
+    body[0] = type;
+    body.set(content, 1);
     const counter = this.sendCounter++;
     const box = nacl.secretbox(body, nonceFor(counter), this.sendKey);
     const frame = new Uint8Array(COUNTER_BYTES + box.length);
