@@ -4,7 +4,7 @@
  * that records all of it as the first entry of the replicated state.
  */
 import nacl from "tweetnacl";
-import { encodeCertificate, issueCertificate } from "../secure/certificate.ts";
+import { encodeCertificate, issueCertificate, newCertificateSerial } from "../secure/certificate.ts";
 import type { ClusterCommand, LocalIdentity, NodeRole } from "./contract.ts";
 import { JOIN_SECRET_BYTES, sealJoinSecret } from "./join-secret.ts";
 import { backdating } from "./join-server.ts";
@@ -34,8 +34,8 @@ export function foundCluster(node: FoundingNode): Founding {
   const root = nacl.sign.keyPair();
   const signing = nacl.sign.keyPair();
   const box = nacl.box.keyPair();
-  const clusterId = hex(nacl.randomBytes(16));
-  const serial = hex(nacl.randomBytes(16));
+  const clusterId = Buffer.from(nacl.randomBytes(16)).toString("hex");
+  const serial = newCertificateSerial();
   const { now } = node;
   const certificate = issueCertificate(
     {
@@ -64,9 +64,4 @@ export function foundCluster(node: FoundingNode): Founding {
       },
     },
   };
-}
-
-/** Random ids (cluster id, certificate serials) as lowercase hex. */
-export function hex(bytes: Uint8Array): string {
-  return Buffer.from(bytes).toString("hex");
 }

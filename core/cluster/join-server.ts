@@ -5,10 +5,9 @@
  * certificate for the keys and role the state holds. Any refusal is one clear reply, and the
  * connection is closed after every reply.
  */
-import nacl from "tweetnacl";
 import { describeError, ShoalError } from "../common/errors.ts";
 import type { Logger } from "../common/log.ts";
-import { encodeCertificate, issueCertificate, type CertificateFields } from "../secure/certificate.ts";
+import { encodeCertificate, issueCertificate, newCertificateSerial, type CertificateFields } from "../secure/certificate.ts";
 import type { SecureConnection } from "../secure/channel/index.ts";
 import type { ClusterConfig } from "./config.ts";
 import type { ClusterNode, NodeRole } from "./contract.ts";
@@ -133,7 +132,7 @@ class Issuer {
       role,
       signingKey,
       boxKey,
-      serial: Buffer.from(nacl.randomBytes(16)).toString("hex"),
+      serial: newCertificateSerial(),
       notBefore: this.now - backdating(this.options.config.certificateLifetimeMs),
       notAfter: this.now + this.options.config.certificateLifetimeMs,
     };

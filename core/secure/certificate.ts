@@ -92,6 +92,11 @@ export function verifyCertificate(encoded: Uint8Array, options: VerifyOptions): 
   return certificate;
 }
 
+/** A fresh certificate serial: 16 random bytes as lowercase hex. */
+export function newCertificateSerial(): string {
+  return Buffer.from(nacl.randomBytes(16)).toString("hex");
+}
+
 /** When a node should renew: a random point between 50% and 80% of the lifetime. */
 export function renewalTime(fields: CertificateFields, random: Random): number {
   const lifetime = fields.notAfter - fields.notBefore;
