@@ -11,6 +11,7 @@
  */
 import nacl from "tweetnacl";
 import { ShoalError } from "../common/errors.ts";
+import { concatBytes } from "../secure/channel/bytes.ts";
 import { hmacSha512 } from "../secure/channel/kdf.ts";
 import { constantTimeEqual, sha256 } from "../secure/hash.ts";
 import type { SealedJoinSecret } from "./contract.ts";
@@ -21,10 +22,7 @@ const SEALING_LABEL = new TextEncoder().encode("shoal join secret sealing v1");
 export const JOIN_SECRET_BYTES = 32;
 
 function sealingKey(rootSecretKey: Uint8Array): Uint8Array {
-  const input = new Uint8Array(SEALING_LABEL.length + rootSecretKey.length);
-  input.set(SEALING_LABEL);
-  input.set(rootSecretKey, SEALING_LABEL.length);
-  return sha256(input);
+  return sha256(concatBytes(SEALING_LABEL, rootSecretKey));
 }
 
 /** Seals a role secret for the replicated state. */
