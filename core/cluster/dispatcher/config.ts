@@ -31,6 +31,9 @@ export interface DispatcherConfig {
   orphanGrace: number;
 }
 
+/** How often the shells tick the session cores; well under any sensible heartbeat period. */
+export const SESSION_TICK_MS = 100;
+
 /** The defaults. */
 export const DEFAULT_DISPATCHER_CONFIG: Readonly<DispatcherConfig> = Object.freeze({
   heartbeatPeriod: 5_000,

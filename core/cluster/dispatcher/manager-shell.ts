@@ -12,13 +12,12 @@ import type { SecureConnection } from "../../secure/channel/index.ts";
 import type { ClusterManagerHandle, LocalIdentity } from "../contract.ts";
 import { KeyDistributor, keyVersion, type NodeBoxIdentity, sealKeyring, SharedKeys } from "../keyrotation/index.ts";
 import { managersOf } from "../state.ts";
-import type { DispatcherConfig } from "./config.ts";
+import { type DispatcherConfig, SESSION_TICK_MS } from "./config.ts";
 import { type ManagerSessionAction, ManagerSessions } from "./manager-sessions.ts";
 import { decodeNodeMessage, encodeManagerMessage } from "./messages.ts";
 import type { DispatcherMetrics } from "./metrics.ts";
 import { type SessionRecord, sessionRecordOf, statusCommand } from "./status.ts";
 
-const TICK_MS = 100;
 /** How often the served sessions are compared with the replicated records. */
 const RECONCILE_MS = 500;
 
@@ -56,7 +55,7 @@ export class ManagerSessionShell {
 
   /** Starts the timers and follows node removals. */
   start(): void {
-    this.timers.push(setInterval(() => this.run(this.sessions.tick(Date.now())), TICK_MS));
+    this.timers.push(setInterval(() => this.run(this.sessions.tick(Date.now())), SESSION_TICK_MS));
     this.timers.push(setInterval(() => this.reconcile(), RECONCILE_MS));
     this.unsubscribe = this.options.manager.onApplied(({ command, refusal }) => {
       if (command.type === "nodeRemove" && refusal === undefined) this.run(this.sessions.remove(command.nodeId));

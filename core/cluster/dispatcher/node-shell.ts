@@ -12,13 +12,10 @@ import type { Keyring } from "../../secure/keyring.ts";
 import type { SecureConnection } from "../../secure/channel/index.ts";
 import type { LocalIdentity } from "../contract.ts";
 import { installKeyring, KeyringReceiver } from "../keyrotation/index.ts";
-import type { DispatcherConfig } from "./config.ts";
+import { type DispatcherConfig, SESSION_TICK_MS } from "./config.ts";
 import { decodeManagerMessage, encodeNodeMessage } from "./messages.ts";
 import type { DispatcherMetrics } from "./metrics.ts";
 import { type NodeSessionAction, NodeSession, type NodeSessionStatus } from "./node-session.ts";
-
-/** How often the session core is ticked; well under any sensible heartbeat period. */
-const TICK_MS = 100;
 
 /** What a `NodeSessionShell` needs. */
 export interface NodeSessionShellOptions {
@@ -64,7 +61,7 @@ export class NodeSessionShell {
 
   /** Starts dialling and ticking. */
   start(): void {
-    this.timer = setInterval(() => this.run(this.session.tick(Date.now())), TICK_MS);
+    this.timer = setInterval(() => this.run(this.session.tick(Date.now())), SESSION_TICK_MS);
     this.run(this.session.tick(Date.now()));
   }
 
