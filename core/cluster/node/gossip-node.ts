@@ -113,12 +113,15 @@ export class GossipNode {
     return node;
   }
 
-  /** Whether gossip has joined, and how many members it sees. */
+  /** Whether gossip has joined and how many members it sees, without decoding every member's metadata (for `/readyz`). */
+  summary(): Omit<GossipNodeStatus, "members"> {
+    return { joined: this.joined, liveMembers: this.shell.core.liveCount(), address: this.shell.address };
+  }
+
+  /** The summary and every member with its published metadata. */
   status(): GossipNodeStatus {
-    const members = this.shell.core.members();
-    const live = members.filter((member) => member.state === "alive" || member.state === "suspect").length;
-    const views = members.map(({ name, address, state, meta }) => ({ name, address, state, ...withMeta(decodeGossipMeta(meta)) }));
-    return { joined: this.joined, liveMembers: live, address: this.shell.address, members: views };
+    const members = this.shell.core.members().map(({ name, address, state, meta }) => ({ name, address, state, ...withMeta(decodeGossipMeta(meta)) }));
+    return { ...this.summary(), members };
   }
 
   /** Leaves gracefully (bounded), then closes the sockets. */

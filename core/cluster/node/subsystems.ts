@@ -182,7 +182,7 @@ class GossipSubsystem extends IdentityFollower {
       metrics,
       logger,
     });
-    logger.info("gossip started", { address: this.gossip.status().address, keyringVersion: this.shared.version });
+    logger.info("gossip started", { address: this.gossip.summary().address, keyringVersion: this.shared.version });
   }
 
   /**
@@ -201,7 +201,7 @@ class GossipSubsystem extends IdentityFollower {
   private readiness() {
     if (!this.identity) return { ok: true, detail: "not in a cluster" };
     if (this.shared.version === 0) return { ok: false, detail: "gossip not started: no gossip keyring yet (it comes over the dispatcher session)" };
-    const status = this.gossip?.status();
+    const status = this.gossip?.summary();
     if (!status) return { ok: false, detail: "gossip starting" };
     if (!status.joined) return { ok: false, detail: `gossip not joined: no answer from ${this.shared.seed ?? "a manager"} yet` };
     return { ok: true, detail: `${status.liveMembers} members` };
