@@ -13,7 +13,7 @@ import { createHealthApp, type NodeInfo } from "../api/health.ts";
 import { MetricsRegistry } from "../api/metrics.ts";
 import { registerProcessMetrics } from "../api/process-metrics.ts";
 import { serveTcp, serveUnix, type RunningServer } from "../api/serve.ts";
-import { parseHostPort } from "./address.ts";
+import { parseHostPort } from "../common/address.ts";
 import { ConfigError, type AgentConfig } from "./config.ts";
 import { acquireDataDirLock, type DataDirLock } from "./lock.ts";
 import { loadOrCreateNodeId } from "./node-id.ts";

@@ -5,7 +5,7 @@
  */
 import { isAbsolute, resolve } from "node:path";
 import { LOG_FORMATS, LOG_LEVELS } from "../common/log.ts";
-import { formatHostPort, parseHostPort } from "./address.ts";
+import { formatHostPort, parseHostPort } from "../common/address.ts";
 import { type AgentConfig, GOSSIP_PROFILES } from "./config.ts";
 
 /** Thrown by a field parser; carries what the field accepts (the loader adds field, value and source). */

@@ -5,7 +5,7 @@
 import { chmodSync, existsSync, unlinkSync } from "node:fs";
 import type { Hono } from "hono";
 import { ShoalError, describeError } from "../common/errors.ts";
-import { formatHostPort, type HostPort } from "../agent/address.ts";
+import { formatHostPort, type HostPort } from "../common/address.ts";
 
 /** A running HTTP server. */
 export interface RunningServer {

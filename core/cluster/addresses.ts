@@ -4,7 +4,7 @@
  */
 import { createServer } from "node:net";
 import { hostname, networkInterfaces } from "node:os";
-import { parseHostPort } from "../agent/address.ts";
+import { parseHostPort } from "../common/address.ts";
 import { ApiError } from "../api/errors.ts";
 import { describeError } from "../common/errors.ts";
 import { hostPort } from "./channel.ts";

@@ -9,7 +9,7 @@ import type { MetricsRegistry } from "../api/metrics.ts";
 import { decodeEnvelope, encodeEnvelope } from "../common/envelope.ts";
 import { describeError, ShoalError } from "../common/errors.ts";
 import type { Logger } from "../common/log.ts";
-import { parseHostPort } from "../agent/address.ts";
+import { parseHostPort } from "../common/address.ts";
 import { dialSecure, listenSecure, rootPinOf, type SecureConnection, type SecureListener } from "../secure/channel/index.ts";
 import type { ChannelHandler, ChannelPurpose, LocalIdentity } from "./contract.ts";
 

@@ -7,7 +7,7 @@
 import type { Socket, TCPSocketListener } from "bun";
 import { describeError } from "../common/errors.ts";
 import { FrameDecoder, encodeFrame } from "./frame.ts";
-import type { HostPort } from "./udp.ts";
+import type { HostPort } from "../common/address.ts";
 
 /** Limits shared by both ends of a stream. */
 export interface StreamLimits {

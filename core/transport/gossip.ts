@@ -18,7 +18,8 @@ import type { Address, GossipEvent, MemberState, StreamRequest } from "../gossip
 import { type PacketSeal, SEAL_OVERHEAD } from "../secure/seal.ts";
 import { GossipMetrics, type GossipTraffic } from "./gossip-metrics.ts";
 import { listenStreams, requestOverStream, type StreamLimits, type StreamServer } from "./gossip-stream.ts";
-import { bindUdp, joinHostPort, splitHostPort, type HostPort, type UdpEndpoint } from "./udp.ts";
+import { formatHostPort, requireHostPort, type HostPort } from "../common/address.ts";
+import { bindUdp, type UdpEndpoint } from "./udp.ts";
 
 /**
  * Longest the timer sleeps even when the core has nothing due: a wall clock that jumps (suspend,
@@ -82,7 +83,7 @@ export class GossipShell {
         handle: (request, from) => shell.serveStream(request, from),
         onStreamError: (reason, from) => {
           shell.metrics.stream("inbound", "failed");
-          log.debug("gossip stream failed", { peer: joinHostPort(from), reason });
+          log.debug("gossip stream failed", { peer: formatHostPort(from), reason });
         },
       });
     } catch (error) {
@@ -95,7 +96,7 @@ export class GossipShell {
 
   /** The bound address ("host:port"), with the real port when 0 was asked for. */
   get address(): Address {
-    return joinHostPort(this.udp.local);
+    return formatHostPort(this.udp.local);
   }
 
   /** The core, for calls such as `join`, `leave` and `members` (call `flush()` after them). */
@@ -162,10 +163,10 @@ export class GossipShell {
       return;
     }
     try {
-      this.options.core.receive(joinHostPort(from), opened.payload, this.now());
+      this.options.core.receive(formatHostPort(from), opened.payload, this.now());
     } catch (error) {
       this.metrics.drop("undecodable");
-      this.options.logger.debug("gossip packet refused", { peer: joinHostPort(from), senderTag: opened.senderTag, error: describeError(error) });
+      this.options.logger.debug("gossip packet refused", { peer: formatHostPort(from), senderTag: opened.senderTag, error: describeError(error) });
       return;
     }
     this.flush();
@@ -181,11 +182,11 @@ export class GossipShell {
     }
     let reply: Uint8Array | undefined;
     try {
-      reply = this.options.core.receiveStream(joinHostPort(from), opened.payload, this.now());
+      reply = this.options.core.receiveStream(formatHostPort(from), opened.payload, this.now());
     } catch (error) {
       this.metrics.drop("undecodable");
       this.metrics.stream("inbound", "failed");
-      this.options.logger.debug("gossip stream refused", { peer: joinHostPort(from), senderTag: opened.senderTag, error: describeError(error) });
+      this.options.logger.debug("gossip stream refused", { peer: formatHostPort(from), senderTag: opened.senderTag, error: describeError(error) });
       return undefined;
     }
     this.flush();
@@ -199,7 +200,7 @@ export class GossipShell {
   private sendPacket(to: Address, payload: Uint8Array): void {
     let target: HostPort;
     try {
-      target = splitHostPort(to);
+      target = requireHostPort(to);
     } catch (error) {
       this.options.logger.warn("gossip packet to an invalid address skipped", { to, error: describeError(error) });
       return;
@@ -220,7 +221,7 @@ export class GossipShell {
     try {
       const sealed = this.options.seal.seal(request.bytes);
       this.metrics.sent("tcp", sealed.length);
-      const frame = await requestOverStream(splitHostPort(request.to), sealed, this.streamLimits);
+      const frame = await requestOverStream(requireHostPort(request.to), sealed, this.streamLimits);
       if (frame) {
         this.metrics.received("tcp", frame.length);
         const opened = this.options.seal.open(frame);

@@ -20,7 +20,7 @@ import { entropyRandom, type Random } from "../common/random.ts";
 import type { Message, NodeId } from "../raft/types.ts";
 import { encodeFrames, FrameDecoder } from "./frame.ts";
 import { decodeRaftMessage, encodeRaftMessage } from "./tcp-messages.ts";
-import type { HostPort } from "./udp.ts";
+import type { HostPort } from "../common/address.ts";
 
 /** Settings of a `TcpTransport`; every field but `id`, `listen` and `onMessage` has a default. */
 export interface TcpTransportConfig {

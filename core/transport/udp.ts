@@ -1,14 +1,7 @@
 /**
- * A UDP endpoint over Bun's datagram socket, and "host:port" address handling shared by the
- * gossip shell. The only runtime-specific UDP code in Shoal lives here.
+ * A UDP endpoint over Bun's datagram socket. The only runtime-specific UDP code in Shoal lives here.
  */
-import { ShoalError } from "../common/errors.ts";
-
-/** A host and port, as a socket needs them. */
-export interface HostPort {
-  host: string;
-  port: number;
-}
+import type { HostPort } from "../common/address.ts";
 
 /** Called for every datagram received; must not throw (the endpoint catches and reports it). */
 export type DatagramHandler = (bytes: Uint8Array, from: HostPort) => void;
@@ -21,22 +14,6 @@ export interface UdpEndpoint {
   send(bytes: Uint8Array, to: HostPort): boolean;
   /** Closes the socket; no handler runs afterwards. */
   close(): void;
-}
-
-/** Splits "host:port" or "[v6]:port" into its parts; throws `ShoalError("address_invalid")`. */
-export function splitHostPort(address: string): HostPort {
-  const match = /^(?:\[([^\]]+)\]|([^:]+)):(\d{1,5})$/.exec(address);
-  const port = match ? Number(match[3]) : NaN;
-  const host = match?.[1] ?? match?.[2];
-  if (!host || !Number.isInteger(port) || port < 0 || port > 65_535) {
-    throw new ShoalError("address_invalid", `expected host:port, got ${JSON.stringify(address.slice(0, 80))}`, { address: address.slice(0, 80) });
-  }
-  return { host, port };
-}
-
-/** Joins a host and port into the "host:port" form (brackets for IPv6). */
-export function joinHostPort({ host, port }: HostPort): string {
-  return host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`;
 }
 
 /**

@@ -20,7 +20,8 @@ import { KEY_TAG_BYTES, PacketSeal, SEAL_VERSION, keyTag, sealingKey } from "../
 import type { GossipDropReason } from "../../core/transport/gossip-metrics.ts";
 import { GossipShell } from "../../core/transport/gossip.ts";
 import { requestOverStream } from "../../core/transport/gossip-stream.ts";
-import { bindUdp, type HostPort, type UdpEndpoint } from "../../core/transport/udp.ts";
+import type { HostPort } from "../../core/common/address.ts";
+import { bindUdp, type UdpEndpoint } from "../../core/transport/udp.ts";
 import { eventually } from "../integration/gossip/harness.ts";
 
 const PACKETS = process.env.SHOAL_LONG ? 30_000 : 3_000;

@@ -18,7 +18,7 @@ import type { GossipProfile } from "../../agent/config.ts";
 import type { Keyring } from "../../secure/keyring.ts";
 import { PacketSeal } from "../../secure/seal.ts";
 import { GossipShell } from "../../transport/gossip.ts";
-import { type HostPort, joinHostPort } from "../../transport/udp.ts";
+import { formatHostPort, type HostPort } from "../../common/address.ts";
 import type { LocalIdentity } from "../contract.ts";
 
 const PROFILES = { lan: lanConfig, wan: wanConfig, local: localConfig } as const;
@@ -97,7 +97,7 @@ export class GossipNode {
   /** Binds the gossip sockets and joins through the seeds. */
   static async start(options: GossipNodeOptions): Promise<GossipNode> {
     const { identity, bind } = options;
-    const address = joinHostPort(bind);
+    const address = formatHostPort(bind);
     const meta: GossipNodeMeta = { role: identity.role, hostname: options.hostname, address: identity.address };
     const config = PROFILES[options.profile]({ name: identity.nodeId, address, meta: encodeEnvelope(META_KIND, 1, meta) });
     const core = new Membership(config, entropyRandom(), Date.now());

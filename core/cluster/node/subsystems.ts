@@ -8,7 +8,7 @@
  * (naming the manager it is trying), `gossip` while it holds no keyring or has not joined.
  */
 import { hostname } from "node:os";
-import { formatHostPort, parseHostPort } from "../../agent/address.ts";
+import { formatHostPort, parseHostPort } from "../../common/address.ts";
 import { ConfigError } from "../../agent/config.ts";
 import type { Subsystem, SubsystemContext, SubsystemFactory } from "../../agent/subsystem.ts";
 import type { ClusterRuntime, ClusterRuntimeSource, LocalIdentity } from "../contract.ts";

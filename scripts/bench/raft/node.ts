@@ -25,7 +25,7 @@ import { encodeKvCommand, KvStateMachine, MAX_KEY_LENGTH, type KvResult } from "
 import { openReplica } from "../../../core/store/open-replica.ts";
 import type { Replica } from "../../../core/store/replica.ts";
 import { TcpTransport } from "../../../core/transport/tcp.ts";
-import { splitHostPort, type HostPort } from "../../../core/transport/udp.ts";
+import { requireHostPort, type HostPort } from "../../../core/common/address.ts";
 
 const { values } = parseArgs({
   options: {
@@ -44,7 +44,7 @@ const { values } = parseArgs({
 
 function address(text: string | undefined, flag: string): HostPort {
   try {
-    return splitHostPort(text ?? "");
+    return requireHostPort(text ?? "");
   } catch {
     fail(`--${flag} must be HOST:PORT`);
   }

@@ -26,7 +26,7 @@ import { Membership } from "../../../core/gossip/membership.ts";
 import { Keyring, decodeGossipKey } from "../../../core/secure/keyring.ts";
 import { PacketSeal } from "../../../core/secure/seal.ts";
 import { GossipShell } from "../../../core/transport/gossip.ts";
-import { splitHostPort } from "../../../core/transport/udp.ts";
+import { requireHostPort } from "../../../core/common/address.ts";
 
 const { values: args } = parseArgs({
   options: {
@@ -44,7 +44,7 @@ if (!args.name || !args.bind || !args["key-file"]) {
   process.exit(2);
 }
 const name = args.name;
-const bind = splitHostPort(args.bind);
+const bind = requireHostPort(args.bind);
 const emit = (fields: Record<string, unknown>) => process.stdout.write(`${JSON.stringify({ t: Date.now(), ...fields })}\n`);
 
 const keys = readFileSync(args["key-file"], "utf8").split("\n").filter((line) => line.trim() !== "").map(decodeGossipKey);

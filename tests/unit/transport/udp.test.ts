@@ -1,6 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { ShoalError } from "../../../core/common/errors.ts";
-import { bindUdp, joinHostPort, splitHostPort, type HostPort } from "../../../core/transport/udp.ts";
+import { formatHostPort, requireHostPort, type HostPort } from "../../../core/common/address.ts";
+import { bindUdp } from "../../../core/transport/udp.ts";
 import { waitFor } from "../../../scripts/bench/lib/wait.ts";
 
 describe("host:port addresses", () => {
@@ -10,14 +11,14 @@ describe("host:port addresses", () => {
       ["node-1.example:0", { host: "node-1.example", port: 0 }],
       ["[::1]:65535", { host: "::1", port: 65_535 }],
     ] as const) {
-      expect(splitHostPort(text)).toEqual(parts);
-      expect(joinHostPort(parts)).toBe(text);
+      expect(requireHostPort(text)).toEqual(parts);
+      expect(formatHostPort(parts)).toBe(text);
     }
   });
 
   test("anything else is refused with a clear error", () => {
     for (const bad of ["", "127.0.0.1", ":7371", "127.0.0.1:", "127.0.0.1:65536", "::1:7371", "[::1]7371", "host:12a"]) {
-      expect(() => splitHostPort(bad)).toThrow(ShoalError);
+      expect(() => requireHostPort(bad)).toThrow(ShoalError);
     }
   });
 });

@@ -4,6 +4,7 @@
  * what they use with Consul or Docker.
  */
 import ipaddr from "ipaddr.js";
+import { ShoalError } from "./errors.ts";
 
 /** A parsed listen or advertise address. */
 export interface HostPort {
@@ -35,4 +36,14 @@ export function parseHostPort(text: string): HostPort | { error: string } {
 /** Formats `host` and `port` back into `host:port`, bracketing IPv6. */
 export function formatHostPort({ host, port }: HostPort): string {
   return host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`;
+}
+
+/** Parses `host:port` like `parseHostPort`, throwing `ShoalError("address_invalid")` when invalid. */
+export function requireHostPort(text: string): HostPort {
+  const parsed = parseHostPort(text);
+  if ("error" in parsed) {
+    const shown = text.slice(0, 80);
+    throw new ShoalError("address_invalid", `invalid address ${JSON.stringify(shown)}: ${parsed.error}`, { address: shown });
+  }
+  return parsed;
 }
