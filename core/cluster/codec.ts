@@ -62,7 +62,7 @@ export function decodeClusterCommand(bytes: Uint8Array): ClusterCommand {
     case "nodeAdd":
       return { type: "nodeAdd", node: decodeNode(body.node) };
     case "certificateRenew":
-      return { type: "certificateRenew", nodeId: id(body.nodeId, "nodeId"), serial: id(body.serial, "serial") };
+      return { type: "certificateRenew", nodeId: id(body.nodeId, "nodeId"), serial: id(body.serial, "serial"), replacing: id(body.replacing, "replacing") };
     case "joinTokenRotate":
       return { type: "joinTokenRotate", role: oneOf(body.role, ROLES, "role"), secret: decodeSealedSecret(body.secret) };
     default:
@@ -97,6 +97,7 @@ export function decodeNode(value: unknown): ClusterNode {
     statusMessage: text(node.statusMessage, "node.statusMessage", LIMITS.messageLength, true),
     address: address(node.address),
     certificateSerial: id(node.certificateSerial, "node.certificateSerial"),
+    ...(node.previousCertificateSerial === undefined ? {} : { previousCertificateSerial: id(node.previousCertificateSerial, "node.previousCertificateSerial") }),
     signingPublicKey: bytesOf(node.signingPublicKey, "node.signingPublicKey", 32),
     boxPublicKey: bytesOf(node.boxPublicKey, "node.boxPublicKey", 32),
     joinedAt: time(node.joinedAt, "node.joinedAt"),

@@ -51,6 +51,12 @@ export interface ClusterNode {
   readonly address: string;
   /** Serial of the node's current certificate. */
   readonly certificateSerial: string;
+  /**
+   * Serial of the certificate the node renewed from. It stays valid until the node's next renewal
+   * (or its expiry): a node whose renewal reply was lost still holds a certificate that works, and
+   * renews again from it.
+   */
+  readonly previousCertificateSerial?: string;
   /** The node's Ed25519 public key, from its certificate. */
   readonly signingPublicKey: Uint8Array;
   /** The node's X25519 public key: gossip keyrings are sealed to it. */
@@ -102,7 +108,7 @@ export type ClusterCommand =
   /** A node was admitted with a valid join token. */
   | { type: "nodeAdd"; node: ClusterNode }
   /** A node renewed its certificate (same keys, new serial and expiry). */
-  | { type: "certificateRenew"; nodeId: string; serial: string }
+  | { type: "certificateRenew"; nodeId: string; serial: string; replacing: string }
   /** `join-token --rotate`: the role's secret is replaced; joined nodes are not affected. */
   | { type: "joinTokenRotate"; role: NodeRole; secret: SealedJoinSecret };
 

@@ -14,7 +14,7 @@ import type { ClusterNode, NodeRole } from "./contract.ts";
 import { openJoinSecret, verifyJoinProof } from "./join-secret.ts";
 import { decodeJoinRequest, encodeJoinReply, type JoinReply, type JoinRequest } from "./join-messages.ts";
 import type { ManagerNode } from "./manager.ts";
-import { managersOf } from "./state.ts";
+import { managersOf, serialsOf } from "./state.ts";
 
 /** What the join server needs. */
 export interface JoinServerOptions {
@@ -117,10 +117,10 @@ class Issuer {
 
   async renew(current: CertificateFields, unlessRole: NodeRole | undefined): Promise<JoinReply> {
     const node = this.manager.state().nodes.get(current.nodeId);
-    if (!node || node.certificateSerial !== current.serial) return { ok: false, code: "certificate_superseded", message: "this certificate is no longer the node's current one" };
+    if (!node || !serialsOf(node).includes(current.serial)) return { ok: false, code: "certificate_superseded", message: "this certificate is no longer one of the node's" };
     if (unlessRole === node.role) return { ok: false, code: "unchanged", message: `the node is still a ${node.role}` };
     const fields = this.fields(node.id, node.role, node.signingPublicKey, node.boxPublicKey);
-    await this.manager.propose({ type: "certificateRenew", nodeId: node.id, serial: fields.serial });
+    await this.manager.propose({ type: "certificateRenew", nodeId: node.id, serial: fields.serial, replacing: current.serial });
     this.options.logger.info("certificate renewed", { nodeId: node.id, role: node.role });
     return this.reply(fields);
   }

@@ -52,7 +52,9 @@ export class ClusterService implements ClusterRuntime {
   private readonly handlers = new Map<ChannelPurpose, ChannelHandler>();
   private readonly identityListeners = new Set<(identity: LocalIdentity | undefined) => void>();
   private maintenance: ReturnType<typeof setInterval> | undefined;
+  private renewalTimer: ReturnType<typeof setTimeout> | undefined;
   private renewAt = Infinity;
+  private expiresAt = Infinity;
   private busy: Promise<unknown> = Promise.resolve();
   private readonly random = entropyRandom();
 
@@ -120,13 +122,12 @@ export class ClusterService implements ClusterRuntime {
       this.deactivate();
       this.context.logger.error('the stored cluster identity cannot be used; join again with "shoal join <token>"', { error: describeError(error) });
     }
-    this.maintenance = setInterval(() => {
-      this.serialized(() => this.maintain()).catch((error) => this.context.logger.warn("certificate or role maintenance failed; retrying", { error: describeError(error) }));
-    }, this.config.maintenanceIntervalMs);
+    this.maintenance = setInterval(() => this.runMaintenance(), this.config.maintenanceIntervalMs);
   }
 
   async stop(): Promise<void> {
     clearInterval(this.maintenance);
+    clearTimeout(this.renewalTimer);
     await this.busy.catch(() => {});
     this.deactivate();
   }
@@ -311,6 +312,8 @@ export class ClusterService implements ClusterRuntime {
     this.current = undefined;
     this.rootSecretKey = undefined;
     this.renewAt = Infinity;
+    this.expiresAt = Infinity;
+    clearTimeout(this.renewalTimer);
   }
 
   /** Drops this node's cluster identity and files: it runs standalone from now on. */
@@ -324,6 +327,29 @@ export class ClusterService implements ClusterRuntime {
   private scheduleRenewal(identity: LocalIdentity): void {
     const certificate = verifyCertificate(identity.certificate, { rootPublicKey: identity.rootPublicKey, clusterId: identity.clusterId, now: Date.now() });
     this.renewAt = renewalTime(certificate.fields, this.random);
+    this.expiresAt = certificate.fields.notAfter;
+    this.armRenewal(this.renewAt);
+  }
+
+  /**
+   * Wakes maintenance at `at`. The periodic check alone could land up to a whole interval after
+   * the renewal time, which for a short-lived certificate can be past its expiry.
+   */
+  private armRenewal(at: number): void {
+    clearTimeout(this.renewalTimer);
+    const delay = Math.min(Math.max(0, at - Date.now()), MAX_TIMER_DELAY_MS);
+    this.renewalTimer = setTimeout(() => {
+      if (Date.now() < this.renewAt) this.armRenewal(this.renewAt);
+      else this.runMaintenance();
+    }, delay);
+  }
+
+  private runMaintenance(): void {
+    this.serialized(() => this.maintain()).catch((error) => {
+      this.context.logger.warn("certificate or role maintenance failed; retrying", { error: describeError(error) });
+      // A failed renewal is retried well before the certificate expires, not a whole interval later.
+      if (Date.now() >= this.renewAt) this.armRenewal(Date.now() + renewalRetryDelay(this.expiresAt - Date.now(), this.config.maintenanceIntervalMs));
+    });
   }
 
   /** Reacts to entries about this node (its removal) and closes removed peers' connections. */
@@ -464,6 +490,14 @@ async function waitFor(predicate: () => boolean, timeoutMs: number, failure: str
     if (Date.now() > deadline) throw new ShoalError("timeout", `${failure} within ${timeoutMs} ms`);
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
+}
+
+/** setTimeout fires at once for delays beyond a signed 32-bit count of milliseconds (about 24.8 days). */
+const MAX_TIMER_DELAY_MS = 2 ** 31 - 1;
+
+/** A tenth of the time left before expiry, between 100 ms and `maintenanceIntervalMs`: several tries fit before it. */
+function renewalRetryDelay(untilExpiryMs: number, maintenanceIntervalMs: number): number {
+  return Math.min(maintenanceIntervalMs, Math.max(100, Math.floor(untilExpiryMs / 10)));
 }
 
 function sameList(a: readonly string[], b: readonly string[]): boolean {

@@ -98,14 +98,32 @@ function applyNodeCommand(state: ClusterStateView, command: NodeCommand): ApplyR
       if (node.role === "manager" && managersOf(state).length === 1) return refuse("last_manager", "the last manager cannot be removed");
       const nodes = new Map(state.nodes);
       nodes.delete(node.id);
-      const revokedSerials = new Set(state.revokedSerials).add(node.certificateSerial);
-      return { state: { ...state, nodes, revokedSerials } };
+      return { state: { ...state, nodes, revokedSerials: revoking(state.revokedSerials, serialsOf(node)) } };
     }
     case "certificateRenew":
       if (state.revokedSerials.has(command.serial)) return refuse("certificate_revoked", `certificate ${command.serial} was revoked`);
-      // The previous certificate is revoked with the renewal, so a node removed later cannot fall back on it.
-      return { state: { ...withNode(state, { ...node, certificateSerial: command.serial }), revokedSerials: new Set(state.revokedSerials).add(node.certificateSerial) } };
+      if (!serialsOf(node).includes(command.replacing)) return refuse("certificate_superseded", `certificate ${command.replacing} is no longer one of the node's`);
+      // Every other certificate of the node is revoked with the renewal, so a node removed later
+      // cannot fall back on one; the one it renewed from stays valid in case the reply is lost.
+      const superseded = serialsOf(node).filter((serial) => serial !== command.replacing);
+      return {
+        state: {
+          ...withNode(state, { ...node, certificateSerial: command.serial, previousCertificateSerial: command.replacing }),
+          revokedSerials: revoking(state.revokedSerials, superseded),
+        },
+      };
   }
+}
+
+/** The serials of the certificates `node` may still present: its current one and the one it renewed from. */
+export function serialsOf(node: ClusterNode): string[] {
+  return node.previousCertificateSerial === undefined ? [node.certificateSerial] : [node.certificateSerial, node.previousCertificateSerial];
+}
+
+function revoking(revoked: ReadonlySet<string>, serials: readonly string[]): Set<string> {
+  const next = new Set(revoked);
+  for (const serial of serials) next.add(serial);
+  return next;
 }
 
 /**

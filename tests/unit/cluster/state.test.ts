@@ -57,7 +57,7 @@ describe("cluster state", () => {
       { type: "nodeStatus", nodeId: "w1", status: "ready", message: "", at: 2000 },
       { type: "nodeHeartbeatAddress", nodeId: "w1", address: "127.0.0.9:7370" },
       { type: "nodeRole", nodeId: "w1", role: "manager" },
-      { type: "certificateRenew", nodeId: "m2", serial: "serial-m2b" },
+      { type: "certificateRenew", nodeId: "m2", serial: "serial-m2b", replacing: "serial-m2" },
       { type: "nodeRemove", nodeId: "m2" },
     ]);
     expect(refusals).toEqual(Array(10).fill(undefined));
@@ -65,9 +65,29 @@ describe("cluster state", () => {
     expect(state.clusterId).toBe("c1");
     expect([...state.nodes.keys()].sort()).toEqual(["m1", "w1"]);
     expect(state.nodes.get("w1")).toMatchObject({ availability: "drain", labels: { zone: "a" }, status: "ready", statusChangedAt: 2000, address: "127.0.0.9:7370", role: "manager" });
-    // Both the renewed-away serial and the removed node's current one are revoked.
+    // The removal revokes both certificates the node could still present: the renewed one and the one it renewed from.
     expect([...state.revokedSerials].sort()).toEqual(["serial-m2", "serial-m2b"]);
     expect(state.appliedIndex).toBe(10);
+    machine.close();
+  });
+
+  test("a renewal whose reply was lost: the node renews again from the certificate it holds", () => {
+    const { machine, refusals } = applied([
+      init,
+      { type: "nodeAdd", node: node("w1") },
+      // Issued, committed, but the reply never reached the node: it still holds serial-w1.
+      { type: "certificateRenew", nodeId: "w1", serial: "lost", replacing: "serial-w1" },
+      { type: "certificateRenew", nodeId: "w1", serial: "second", replacing: "serial-w1" },
+      // The node now renews from "second": "serial-w1" goes, and a stale or unknown serial is refused.
+      { type: "certificateRenew", nodeId: "w1", serial: "third", replacing: "second" },
+      { type: "certificateRenew", nodeId: "w1", serial: "fourth", replacing: "serial-w1" },
+      { type: "certificateRenew", nodeId: "w1", serial: "lost", replacing: "third" },
+    ]);
+    expect(refusals).toEqual([undefined, undefined, undefined, undefined, undefined, "certificate_superseded", "certificate_revoked"]);
+    const state = machine.state();
+    expect(state.nodes.get("w1")).toMatchObject({ certificateSerial: "third", previousCertificateSerial: "second" });
+    expect([...state.revokedSerials].sort()).toEqual(["lost", "serial-w1"]);
+    expect(decodeClusterState(encodeClusterState(state)).nodes.get("w1")?.previousCertificateSerial).toBe("second");
     machine.close();
   });
 
