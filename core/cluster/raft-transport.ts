@@ -12,6 +12,7 @@
 import type { MetricsRegistry } from "../api/metrics.ts";
 import { describeError } from "../common/errors.ts";
 import type { Logger } from "../common/log.ts";
+import { backoffDelay } from "../common/backoff.ts";
 import { entropyRandom, type Random } from "../common/random.ts";
 import type { Message, NodeId } from "../raft/types.ts";
 import type { SecureConnection } from "../secure/channel/index.ts";
@@ -174,9 +175,7 @@ export class SecureRaftTransport implements ReplicaTransport {
       (error) => {
         link.dialing = false;
         link.failures++;
-        const ceiling = Math.min(this.config.reconnectMaxMs, this.config.reconnectMinMs * 2 ** Math.min(link.failures - 1, 16));
-        // Jitter in [ceiling/2, ceiling): managers that lost each other together do not redial in lockstep.
-        link.retryAt = Date.now() + ceiling / 2 + this.random.next() * (ceiling / 2);
+        link.retryAt = Date.now() + backoffDelay(link.failures, { minMs: this.config.reconnectMinMs, maxMs: this.config.reconnectMaxMs }, this.random);
         this.options.logger.debug("raft peer unreachable", { peer, address: link.address, error: describeError(error) });
         if (!this.closed) this.options.onUnreachable?.(peer);
       },

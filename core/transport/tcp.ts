@@ -16,6 +16,7 @@ import { createServer, Socket, type Server } from "node:net";
 import type { MetricsRegistry } from "../api/metrics.ts";
 import { describeError } from "../common/errors.ts";
 import { nullLogger, type Logger } from "../common/log.ts";
+import { backoffDelay } from "../common/backoff.ts";
 import { entropyRandom, type Random } from "../common/random.ts";
 import type { Message, NodeId } from "../raft/types.ts";
 import { encodeFrames, FrameDecoder } from "./frame.ts";
@@ -194,9 +195,7 @@ export class TcpTransport {
     if (link.socket !== socket) return;
     link.socket = undefined;
     link.failures++;
-    const ceiling = Math.min(this.settings.reconnectMaxMs, this.settings.reconnectMinMs * 2 ** Math.min(link.failures - 1, 16));
-    // Full jitter in [ceiling/2, ceiling): peers that lost each other together do not redial in lockstep.
-    link.retryAt = Date.now() + ceiling / 2 + this.settings.random.next() * (ceiling / 2);
+    link.retryAt = Date.now() + backoffDelay(link.failures, { minMs: this.settings.reconnectMinMs, maxMs: this.settings.reconnectMaxMs }, this.settings.random);
     this.counters.dialFailures?.inc({ peer });
   }
 

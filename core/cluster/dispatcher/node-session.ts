@@ -17,6 +17,7 @@
  * so it is served by (and joins gossip through) another manager whenever one answers. The list
  * starts from the join token (or the stored managers) and is replaced by each `accepted`.
  */
+import { backoffDelay } from "../../common/backoff.ts";
 import type { Random } from "../../common/random.ts";
 import type { KeyringRejection, KeyringReceiver, ReceivedKeyring } from "../keyrotation/index.ts";
 import { type DispatcherConfig, sessionTimeout } from "./config.ts";
@@ -71,11 +72,11 @@ export class NodeSession {
   private managers: string[];
   /** Managers still to try in this round; when it runs out, the node backs off. */
   private round: string[] = [];
-  private backoff: number;
+  /** Whole rounds of managers that failed in a row, for the backoff. */
+  private failedRounds = 0;
 
   constructor(private readonly options: NodeSessionOptions) {
     this.managers = [...new Set(options.managers)];
-    this.backoff = options.config.reconnectBackoffMin;
   }
 
   /** The session's state. */
@@ -146,7 +147,7 @@ export class NodeSession {
       if (phase.state !== "opening") return [];
       this.setManagers(message.managers.map((manager) => manager.address));
       this.round = [];
-      this.backoff = this.options.config.reconnectBackoffMin;
+      this.failedRounds = 0;
       const { sessionId, heartbeatPeriod, gossipAddress: managerGossipAddress } = message;
       this.phase = { state: "open", address, sessionId, since: now, heartbeatPeriod, managerGossipAddress, lastReplyAt: now, nextHeartbeatAt: now + heartbeatPeriod, seq: 0 };
       return [];
@@ -183,8 +184,8 @@ export class NodeSession {
     if (phase.state === "open") this.round = this.newRound().filter((address) => address !== phase.address);
     if (this.round.length > 0) return [...actions, ...this.dialNext(now)];
     const { config, random } = this.options;
-    const wait = Math.round(this.backoff / 2 + random.next() * (this.backoff / 2));
-    this.backoff = Math.min(this.backoff * 2, config.reconnectBackoffMax);
+    this.failedRounds++;
+    const wait = backoffDelay(this.failedRounds, { minMs: config.reconnectBackoffMin, maxMs: config.reconnectBackoffMax }, random);
     this.phase = { state: "idle", retryAt: now + wait };
     return actions;
   }
