@@ -15,6 +15,7 @@
  */
 import { DecodeError } from "../common/errors.ts";
 import { decodeCbor, encodeCbor } from "../common/envelope.ts";
+import { StringPool } from "./intern.ts";
 import type { MemberState, PacketMessage, PushPullMember, StreamMessage } from "./types.ts";
 
 /** First item of a UDP packet: gossip packet, layout 1. */
@@ -26,6 +27,9 @@ const EMPTY = new Uint8Array(0);
 
 /** Longest member name or address accepted from the wire. */
 export const MAX_NAME_LENGTH = 256;
+
+/** Decoded names and addresses share one copy each, so member tables do not pin one per packet. */
+const names = new StringPool(65_536);
 
 const TAG = { ping: 0, indirectPing: 1, ack: 2, nack: 3, alive: 4, suspect: 5, dead: 6, user: 7, pushPull: 8 } as const;
 const STATES: readonly MemberState[] = ["alive", "suspect", "dead", "left"];
@@ -144,7 +148,7 @@ class Fields {
   name(position: number): string {
     const value = this.items[position];
     if (typeof value !== "string" || value.length === 0 || value.length > MAX_NAME_LENGTH) this.fail(position, `a string of 1..${MAX_NAME_LENGTH} characters`);
-    return value;
+    return names.intern(value);
   }
 
   bytes(position: number): Uint8Array {
