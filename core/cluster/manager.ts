@@ -99,6 +99,10 @@ export class ManagerNode implements ClusterManagerHandle {
       state: this.stateMachine.state().gossipKeys,
     });
     this.stateMachine.onApplied((applied) => this.afterApply(applied));
+    this.stateMachine.onRestored((state) => {
+      this.keyManager.restore(state.gossipKeys);
+      this.syncPeers();
+    });
     this.syncPeers();
   }
 

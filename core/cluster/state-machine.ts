@@ -27,6 +27,7 @@ export class ClusterStateMachine implements StateMachine<ClusterApplyResult> {
   private readonly db: Database;
   private current: ClusterStateView;
   private readonly listeners = new Set<(applied: AppliedCommand) => void>();
+  private readonly restoreListeners = new Set<(state: ClusterStateView) => void>();
 
   /** Opens (creating when missing) the state in `dataDir`. */
   constructor(dataDir: string) {
@@ -47,6 +48,15 @@ export class ClusterStateMachine implements StateMachine<ClusterApplyResult> {
   onApplied(listener: (applied: AppliedCommand) => void): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
+  }
+
+  /**
+   * Calls `listener` after a snapshot replaced the state. No command is applied then, so whoever
+   * keeps something derived from the state (peers, the key schedule) must take it from here.
+   */
+  onRestored(listener: (state: ClusterStateView) => void): () => void {
+    this.restoreListeners.add(listener);
+    return () => this.restoreListeners.delete(listener);
   }
 
   appliedIndex(): number {
@@ -86,6 +96,7 @@ export class ClusterStateMachine implements StateMachine<ClusterApplyResult> {
   restore(snapshot: Snapshot): void {
     const restored = snapshot.data.length === 0 ? EMPTY_CLUSTER_STATE : decodeClusterState(snapshot.data);
     this.save({ ...restored, appliedIndex: Math.max(snapshot.meta.index, restored.appliedIndex) });
+    for (const listener of this.restoreListeners) listener(this.current);
   }
 
   close(): void {

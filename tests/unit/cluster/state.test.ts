@@ -173,10 +173,14 @@ describe("cluster state", () => {
     reopened.close();
 
     const other = new ClusterStateMachine(tempDir());
+    // Restore listeners hear of the new state (the manager re-derives its peers and key schedule); a corrupt snapshot tells them nothing.
+    const heard: number[] = [];
+    other.onRestored((state) => heard.push(state.nodes.size));
     other.restore({ meta: { index: 3, term: 1, conf: { voters: ["m1"], learners: [], votersOutgoing: [] } }, data: snapshot });
     expect(encodeClusterState(other.state())).toEqual(snapshot);
     expect(() => other.restore({ meta: { index: 4, term: 1, conf: { voters: [], learners: [], votersOutgoing: [] } }, data: new Uint8Array([1, 2]) })).toThrow();
     expect(other.appliedIndex()).toBe(3);
+    expect(heard).toEqual([2]);
     other.close();
   });
 
