@@ -26,6 +26,8 @@ export class BroadcastQueue {
   private readonly buckets: QueuedBroadcast[][] = [];
   private readonly byKey = new Map<string, QueuedBroadcast>();
   private count = 0;
+  /** No queued broadcast is shorter (the shortest ever queued), so a walk stops once less room is left. */
+  private shortest = Number.POSITIVE_INFINITY;
 
   constructor(private readonly retransmitMult: number) {}
 
@@ -49,6 +51,7 @@ export class BroadcastQueue {
     if (key !== undefined) this.byKey.set(key, item);
     (this.buckets[0] ??= []).push(item);
     this.count++;
+    this.shortest = Math.min(this.shortest, bytes.length);
   }
 
   /**
@@ -62,12 +65,15 @@ export class BroadcastQueue {
     const maxTransmits = retransmitLimit(this.retransmitMult, memberCount);
     let room = limit;
     const promoted: QueuedBroadcast[] = [];
-    for (let transmits = 0; transmits < this.buckets.length && room > overhead; transmits++) {
+    for (let transmits = 0; transmits < this.buckets.length && room > overhead && room - overhead >= this.shortest; transmits++) {
       const bucket = this.buckets[transmits];
       if (bucket === undefined || bucket.length === 0) continue;
       const kept: QueuedBroadcast[] = [];
-      // Newest first: walk the bucket from its end, then restore its oldest-first order.
-      for (let i = bucket.length - 1; i >= 0; i--) {
+      // Newest first: walk the bucket from its end, then restore its oldest-first order. The walk
+      // ends once not even the shortest broadcast fits, so a full packet costs what it took, not
+      // the length of the queue (thousands of entries while a large cluster boots).
+      let i = bucket.length - 1;
+      for (; i >= 0 && room - overhead >= this.shortest; i--) {
         const item = bucket[i] as QueuedBroadcast;
         if (!item.live) continue;
         const cost = item.bytes.length + overhead;
@@ -81,8 +87,9 @@ export class BroadcastQueue {
         if (item.transmits >= maxTransmits) this.retire(item);
         else promoted.push(item);
       }
-      kept.reverse();
-      this.buckets[transmits] = kept;
+      // The part the walk did not reach stays in front, as it was.
+      bucket.length = i + 1;
+      for (let k = kept.length - 1; k >= 0; k--) bucket.push(kept[k] as QueuedBroadcast);
     }
     // `promoted` runs newest first; appending it reversed keeps each bucket roughly oldest first.
     for (let i = promoted.length - 1; i >= 0; i--) {

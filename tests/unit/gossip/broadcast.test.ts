@@ -57,4 +57,11 @@ describe("BroadcastQueue", () => {
     expect(text(queue.take(0, 100, 1)).sort()).toEqual(["1", "2"]);
     expect(queue.size).toBe(0);
   });
+  test("a full packet leaves the broadcasts it did not reach queued in their order", () => {
+    const queue = new BroadcastQueue(4);
+    for (const key of ["a", "b", "c", "d", "e"]) queue.enqueue(key, bytes(key));
+    expect(text(queue.take(0, 2, 3))).toEqual(["e", "d"]);
+    expect(text(queue.take(0, 3, 3))).toEqual(["c", "b", "a"]);
+    expect(text(queue.take(0, 5, 3))).toEqual(["c", "b", "a", "e", "d"]);
+  });
 });
