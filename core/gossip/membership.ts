@@ -75,7 +75,7 @@ export class Membership {
     const state = this.state;
     let deadline = Math.min(state.nextPushPullAt, state.nextReconnectAt);
     // An idle node does not wake for gossip rounds that would find nothing to send; news queued
-    // later goes out at once if the round is overdue, and rounds stay `gossipInterval` apart.
+    // later goes out at once unless a round with news ran less than `gossipInterval` ago.
     if (this.hasGossip()) deadline = Math.min(deadline, state.nextGossipAt);
     if (state.probe === undefined) {
       if (!state.leaving) deadline = Math.min(deadline, state.nextProbeAt);
@@ -169,7 +169,9 @@ export class Membership {
     else if (now >= state.nextProbeAt && !state.leaving) startProbe(state, now);
     expireRelays(state, now);
     expireSuspicions(state, now);
-    if (now >= state.nextGossipAt) {
+    // A round with nothing to send does not count: the interval runs from the last round that
+    // had news, so news reaching an idle node leaves at once instead of waiting out a timer phase.
+    if (now >= state.nextGossipAt && this.hasGossip()) {
       state.nextGossipAt = now + state.config.gossipInterval;
       gossip(state, now);
     }

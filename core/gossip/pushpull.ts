@@ -13,9 +13,9 @@ import { DecodeError } from "../common/errors.ts";
 import { encodeStream } from "./codec.ts";
 import { tableDigest } from "./digest.ts";
 import { openStream } from "./outbox.ts";
-import { type JoinAttempt, type MembershipState, randomMembers } from "./state.ts";
+import { type JoinAttempt, type MembershipState, randomMembers, selfMember } from "./state.ts";
 import type { Address, PushPullMember, PushPullMessage } from "./types.ts";
-import { handleAlive, handleDead, handleSuspect } from "./updates.ts";
+import { broadcastAlive, handleAlive, handleDead, handleSuspect } from "./updates.ts";
 
 const SCALE_THRESHOLD = 32;
 
@@ -90,7 +90,12 @@ export function completePushPull(state: MembershipState, id: number, to: Address
     if (summary && message.members.length > 0) startPushPull(state, to, false, false);
   }
   if (state.join?.pending.delete(id)) {
-    if (message !== undefined) state.join.contacted++;
+    if (message !== undefined) {
+      state.join.contacted++;
+      // The seed gossips this node's arrival, but the newcomer now knows members too: announcing
+      // itself as well adds a source of the news, so it reaches everyone sooner.
+      if (state.join.contacted === 1) broadcastAlive(state, selfMember(state));
+    }
     finishJoinAttempt(state, now);
   }
 }

@@ -112,9 +112,10 @@ export function createState(config: GossipConfig, random: Random, now: number, d
     leaveDeadline: undefined,
     nextSeq: 1,
     nextStreamId: 1,
-    // Random phases, so nodes started together do not probe and gossip in lockstep.
+    // A random probe phase, so nodes started together do not probe in lockstep. Gossip rounds
+    // need none: they run when news arrives (see `Membership.tick`), so the first may run at once.
     nextProbeAt: now + random.int(config.probeInterval),
-    nextGossipAt: now + random.int(config.gossipInterval),
+    nextGossipAt: now,
     nextPushPullAt: config.pushPullInterval > 0 ? now + random.int(config.pushPullInterval) : NEVER,
     nextReconnectAt: config.reconnectInterval > 0 ? now + config.reconnectInterval : NEVER,
     out: { packets: [], streams: [], events: [] },

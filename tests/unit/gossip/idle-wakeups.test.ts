@@ -53,6 +53,18 @@ describe("gossip timer while idle", () => {
     expect(core.nextDeadline()).toBeLessThanOrEqual(now + config.gossipInterval);
   });
 
+  test("a round that found nothing to send does not hold back news that arrives just after it", () => {
+    const core = idleCore();
+    // A probe tick also runs the (empty) gossip round; news a millisecond later must not wait for the next one.
+    const probedAt = step(core);
+    core.receive("b:7371", alive("c", 1), probedAt + 1);
+    core.ready();
+    expect(core.nextDeadline()).toBeLessThanOrEqual(probedAt + 1);
+    core.tick(probedAt + 1);
+    const gossiped = core.ready().packets.flatMap((packet) => decodePacket(packet.bytes));
+    expect(gossiped).toContainEqual(expect.objectContaining({ type: "alive", name: "c" }));
+  });
+
   test("a delegate without hasBroadcasts keeps the gossip timer running; one that says it has none does not", () => {
     const base = { localState: () => new Uint8Array(), mergeRemoteState: () => {}, getBroadcasts: () => [], notifyMsg: () => {} };
     const always = idleCore(base);

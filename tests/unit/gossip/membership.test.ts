@@ -135,6 +135,23 @@ describe("Membership", () => {
     expect(b.ready().events).toContainEqual({ type: "joinComplete", contacted: 1 });
   });
 
+  test("a newcomer announces itself as soon as its first seed answers, without waiting for a gossip round", () => {
+    const seed = node("a");
+    for (const name of ["c", "d"]) seed.receive(`${name}:7371`, packetOf({ type: "alive", name, incarnation: 1, address: `${name}:7371`, meta: new Uint8Array() }), 0);
+    const newcomer = node("b", 1_000);
+    newcomer.joinCluster(["a:7371", "c:7371"], 1_000);
+    const [first, second] = newcomer.ready().streams;
+    newcomer.streamReply(first!.id, seed.receiveStream("b:7371", first!.bytes, 1_001), 1_002);
+    newcomer.ready();
+    expect(newcomer.nextDeadline()).toBeLessThanOrEqual(1_002);
+    newcomer.tick(1_002);
+    const announced = newcomer.ready().packets.filter((packet) => decodePacket(packet.bytes).some((message) => message.type === "alive" && message.name === "b"));
+    expect(announced.length).toBe(lanConfig({ name: "b", address: "b:7371" }).gossipNodes);
+    // The join completes once every seed has answered (or failed).
+    newcomer.streamReply(second!.id, undefined, 1_003);
+    expect(newcomer.ready().events).toContainEqual({ type: "joinComplete", contacted: 1 });
+  });
+
   test("periodic push-pulls send a digest and ship tables only when they differ", () => {
     // Probes so rare that no one is suspected while only push-pulls are exchanged.
     const tuning = { pushPullInterval: 1_000, probeInterval: 600_000, probeTimeout: 300_000 };
