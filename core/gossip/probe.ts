@@ -6,6 +6,7 @@
  * others' indirect pings, and turns expired suspicions into deaths.
  */
 import { encodeMessage, encodeStream } from "./codec.ts";
+import type { GossipConfig } from "./config.ts";
 import { emitMemberEvent, openStream, sendPacket } from "./outbox.ts";
 import { type MembershipState, type Probe, randomMembers } from "./state.ts";
 import type { Address, IndirectPingMessage, Member, MemberName, PingMessage } from "./types.ts";
@@ -118,9 +119,20 @@ export function handleIndirectPing(state: MembershipState, request: IndirectPing
     return;
   }
   const seq = state.nextSeq++;
-  state.relays.set(seq, { sourceAddress: request.sourceAddress, sourceSeq: request.seq, wantNack: request.wantNack, deadline: now + state.config.probeTimeout });
+  state.relays.set(seq, { sourceAddress: request.sourceAddress, sourceSeq: request.seq, wantNack: request.wantNack, deadline: now + relayTimeout(state.config) });
   const ping: PingMessage = { type: "ping", seq, target: request.target, source: state.config.name, sourceAddress: state.config.address };
   sendPacket(state, request.targetAddress, [encodeMessage(ping)]);
+}
+
+/**
+ * How long a relay waits for the target before nacking. The requester gives up
+ * `probeInterval - probeTimeout` after asking, so a relay that waited a whole probe timeout (as
+ * memberlist's do) would nack after the verdict: the nack goes uncounted and Lifeguard blames the
+ * requester's own health for every dead member it probes (the Lifeguard paper's footnote 5).
+ * Four fifths of the requester's remaining wait leaves the nack time to travel back.
+ */
+export function relayTimeout(config: GossipConfig): number {
+  return Math.min(config.probeTimeout, Math.floor(0.8 * (config.probeInterval - config.probeTimeout)));
 }
 
 /** Drops relayed pings whose target never acked, nacking the requesters that asked for it. */

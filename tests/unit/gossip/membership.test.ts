@@ -272,6 +272,23 @@ describe("Membership", () => {
     expect(reconnects).toEqual(["b:1", "b:1", "b:1"]);
   });
 
+  test("Lifeguard: relays nack a dead target before the prober's verdict, so probing it does not cost the prober its health", () => {
+    const { cluster, members } = startCluster(8, 3);
+    const victim = members[7] as string;
+    const survivors = members.slice(0, 7);
+    cluster.crash(victim);
+    let failedProbes = 0;
+    let worstAwareness = 0;
+    const dead = cluster.runUntil(() => {
+      failedProbes = survivors.reduce((sum, name) => sum + cluster.core(name).stats().probesFailed, 0);
+      for (const name of survivors) worstAwareness = Math.max(worstAwareness, cluster.core(name).stats().awareness);
+      return cluster.allSee(survivors, victim, ["dead"]);
+    }, 60_000, 10);
+    expect(dead).toBe(true);
+    expect(failedProbes).toBeGreaterThan(0);
+    expect(worstAwareness).toBe(0);
+  });
+
   test("Lifeguard: a node that had to refute waits longer before going indirect", () => {
     const indirectDelay = (refutations: number) => {
       const a = new Membership(lanConfig({ name: "a", address: "a:1" }, { gossipInterval: 60_000 }), new SeededRandom(5), 0);
