@@ -23,6 +23,7 @@ import { DecodeError, describeError, ShoalError } from "../common/errors.ts";
 import { decodeLabels, labelKey } from "./codec.ts";
 import type { ClusterCommand, ClusterNodeView, NodeAvailability, NodeRole } from "./contract.ts";
 import { FORWARDED_HEADER } from "./forward.ts";
+import { findNodeByRef } from "./node-ref.ts";
 import { quorumLossReason } from "./quorum.ts";
 import type { AddressOptions } from "./addresses.ts";
 import type { ClusterService } from "./service.ts";
@@ -135,15 +136,8 @@ function refuseQuorumLoss(service: ClusterService, node: ClusterNodeView, action
   if (reason) throw new ApiError(409, "quorum_at_risk", `${action} ${node.hostname} would lose the managers' quorum: ${reason}`);
 }
 
-/** Finds a node by id, unique id prefix or hostname; 404 or 409 (ambiguous) otherwise. */
 function findNode(service: ClusterService, ref: string): ClusterNodeView {
-  const nodes = service.nodes();
-  const exact = nodes.find((node) => node.id === ref);
-  if (exact) return exact;
-  const matches = nodes.filter((node) => node.id.startsWith(ref) || node.hostname === ref);
-  if (matches.length === 1) return matches[0] as ClusterNodeView;
-  if (matches.length === 0) throw new ApiError(404, "node_not_found", `no node ${JSON.stringify(ref)} in the cluster`);
-  throw new ApiError(409, "node_ambiguous", `${JSON.stringify(ref)} matches ${matches.length} nodes; use more of the id`);
+  return findNodeByRef(service.nodes(), ref);
 }
 
 function roleParam(c: Context): NodeRole {
