@@ -1,15 +1,21 @@
 /**
- * `npm run bench -- gossip-sim [--nodes 100,1000,10000] [--seed S] [--max-seconds T]`
+ * `npm run bench -- gossip-sim [--nodes 100,1000,10000] [--seed S] [--wave W]`
  *
  * Shoal's membership core at simulated scale, alone (no peer runs at these sizes): N cores on the
  * virtual network with LAN defaults and 1–5 ms links. For each N: the time for a join to be known
  * by 99.99% of the nodes, the time for a killed node to be declared dead by 99.99% of the
  * survivors, and bytes sent per node per second at steady state (UDP packets and push-pull
- * streams). Serf's convergence model with LAN defaults, for reference: 99.99% in about 2.0 s at
- * 100 nodes, 2.2 s at 1,000 and 2.6 s at 10,000.
+ * streams), plus what the run cost this machine (peak resident memory, wall time). Serf's
+ * convergence model with LAN defaults, for reference: 99.99% in about 2.0 s at 100 nodes, 2.2 s
+ * at 1,000 and 2.6 s at 10,000.
  *
- * Every node holds the full member table, so memory grows as N²: sizes that would not fit in
- * this machine's memory are skipped with a note instead of swapping the host to death.
+ * Every node holds the full member table, so memory grows as N². Booting grows it further for a
+ * while: each node queues an alive broadcast for every member it learns, and at 10,000 nodes a
+ * queue takes minutes of simulated time to drain. So the cluster boots in waves of at most
+ * `--wave` nodes (default 1,000), each starting once the previous ones know each other and their
+ * queues are mostly drained; the measurements start after the boot, from a cluster whose queues
+ * are empty. Sizes whose member tables would not fit in free memory are skipped with a note
+ * instead of swapping the host to death.
  */
 import { freemem } from "node:os";
 import { parseArgs } from "node:util";
@@ -19,9 +25,13 @@ import { type ObservedEvent, SimCluster } from "../../tests/sim/gossip/cluster.t
 import { type Bench, type BenchContext, type BenchRow, row } from "./lib/index.ts";
 
 const SERF_REFERENCE: Record<number, number> = { 100: 2.0, 1_000: 2.2, 10_000: 2.6 };
-/** Heap bytes one member entry costs in one node's table (about 175 measured at 1,000 nodes, plus margin). */
-const BYTES_PER_TABLE_ENTRY = 250;
+/** Resident bytes one member entry costs in one node's table, with the collector's headroom (BYTES_MEASURED). */
+const BYTES_PER_TABLE_ENTRY = 160;
 const QUORUM = 0.9999;
+/** How often memory and boot progress are checked, in simulated ms. */
+const CHECK_MS = 1_000;
+/** See `MemoryWatch`. */
+const COLLECT_AFTER_GROWTH = 1.05;
 
 /** Counts, per subject, which observers reported a given change and when the quorum was reached. */
 class Spread {
@@ -51,40 +61,108 @@ interface ScaleResult {
   deathSeconds: number | undefined;
   udpBytesPerNodePerSecond: number;
   totalBytesPerNodePerSecond: number;
+  peakResidentBytes: number;
   wallSeconds: number;
 }
 
-function measure(count: number, seed: number, log: (line: string) => void): ScaleResult {
+/**
+ * Records the peak resident set and keeps it near the live heap. A simulation makes garbage fast
+ * (every packet it decodes), and JavaScriptCore's collector, which never moves objects, lets the
+ * heap grow to several times the live data before it collects; the pages then stay resident. A
+ * full collection whenever the resident set has grown by `COLLECT_AFTER_GROWTH` since the last
+ * one holds it near the live data instead, at little cost while the heap is a few GB.
+ */
+class MemoryWatch {
+  peakBytes = 0;
+  private residentAfterCollection = 0;
+
+  /** Samples the resident set (collecting first if it grew too much) and returns it. */
+  check(): number {
+    let resident = process.memoryUsage.rss();
+    if (resident > COLLECT_AFTER_GROWTH * this.residentAfterCollection) {
+      Bun.gc(true);
+      resident = process.memoryUsage.rss();
+      this.residentAfterCollection = resident;
+    }
+    this.peakBytes = Math.max(this.peakBytes, resident);
+    return resident;
+  }
+}
+
+/** A cluster whose virtual time only moves in steps that check memory. */
+class WatchedRun {
+  constructor(
+    readonly cluster: SimCluster,
+    readonly memory: MemoryWatch,
+  ) {}
+
+  /** Like `SimCluster.runUntil`, checking memory at every step. */
+  until(predicate: () => boolean, maxMs: number, stepMs = CHECK_MS): boolean {
+    return this.cluster.runUntil(() => {
+      this.memory.check();
+      return predicate();
+    }, maxMs, stepMs);
+  }
+
+  /** Lets `ms` of virtual time pass. */
+  run(ms: number): void {
+    this.until(() => false, ms);
+  }
+}
+
+const gigabytes = (bytes: number) => `${(bytes / 2 ** 30).toFixed(1)} GB`;
+
+/**
+ * Starts `names` in waves of `waveSize`: the first wave joins through the first three nodes, each
+ * later node through one random node already running. A wave starts once every running node
+ * knows every other and the queued broadcasts are down to about one per node of the last wave
+ * (the boot's transient memory stays near 2 × waveSize × N entries instead of N²).
+ */
+function bootInWaves(run: WatchedRun, names: readonly MemberName[], waveSize: number, known: Map<MemberName, number>, log: (line: string) => void): void {
+  const { cluster } = run;
+  const wallStart = performance.now();
+  const running: MemberName[] = [];
+  const queued = () => running.reduce((sum, name) => sum + cluster.core(name).stats().queuedBroadcasts, 0);
+  for (let start = 0; start < names.length; start += waveSize) {
+    const wave = names.slice(start, start + waveSize);
+    for (const name of wave) {
+      const seeds = start === 0 ? names.slice(0, 3).filter((other) => other !== name) : [running[cluster.random.int(start)] as MemberName];
+      cluster.start(name, seeds);
+    }
+    running.push(...wave);
+    const settled = () => running.every((name) => known.get(name) === running.length - 1) && (running.length === names.length || queued() <= wave.length * running.length);
+    if (!run.until(settled, 900_000)) throw new Error(`${running.length} nodes did not converge within 900 s of their wave starting`);
+    const wall = ((performance.now() - wallStart) / 1000).toFixed(1);
+    log(`  ${running.length.toLocaleString("en-US")} nodes know each other at ${cluster.clock.now() / 1000} s simulated (${wall} s wall, ${gigabytes(run.memory.check())} resident)`);
+  }
+}
+
+function measure(count: number, seed: number, waveSize: number, log: (line: string) => void): ScaleResult {
   const wallStart = performance.now();
   const known = new Map<MemberName, number>();
-  let booted = 0;
   let spread: Spread | undefined;
   const cluster = new SimCluster({
     seed,
     recordEvents: false,
     onEvent: (event) => {
       spread?.record(event);
-      if (event.change !== "join") return;
-      const total = (known.get(event.observer) ?? 0) + 1;
-      known.set(event.observer, total);
-      if (total === count - 1) booted++;
+      if (event.change === "join") known.set(event.observer, (known.get(event.observer) ?? 0) + 1);
     },
   });
+  const run = new WatchedRun(cluster, new MemoryWatch());
   const names = Array.from({ length: count }, (_, i) => `node-${i}`);
-  const seeds = names.slice(0, 3);
-  for (const name of names) cluster.start(name, seeds.filter((other) => other !== name));
-  if (!cluster.runUntil(() => booted === count, 600_000, 1_000)) throw new Error(`${count} nodes did not converge within 600 s`);
+  bootInWaves(run, names, waveSize, known, log);
   const bootSeconds = cluster.clock.now() / 1000;
-  log(`  ${count} nodes converged after ${bootSeconds} s simulated (${((performance.now() - wallStart) / 1000).toFixed(1)} s wall)`);
   // Let the boot's broadcasts run out so the traffic measured next is the steady state.
-  cluster.runUntil(() => names.every((name) => cluster.core(name).stats().queuedBroadcasts === 0), 600_000, 1_000);
-  cluster.run(10_000);
+  run.until(() => names.every((name) => cluster.core(name).stats().queuedBroadcasts === 0), 600_000);
+  log(`  broadcast queues empty at ${cluster.clock.now() / 1000} s simulated (${((performance.now() - wallStart) / 1000).toFixed(1)} s wall)`);
+  run.run(10_000);
 
   // One full push-pull period (the nodes' push-pulls cluster in phase), so its share of traffic is counted once per node.
   const window = Math.max(60_000, pushPullInterval(cluster.configFor("node-0").pushPullInterval, count));
   cluster.packets.resetStats();
   cluster.streams.resetStats();
-  cluster.run(window);
+  run.run(window);
   const udp = cluster.packets.stats().bytesSent;
   const streams = cluster.streams.stats().bytesSent;
   const udpBytesPerNodePerSecond = udp / count / (window / 1000);
@@ -95,18 +173,18 @@ function measure(count: number, seed: number, log: (line: string) => void): Scal
   const joinStart = cluster.clock.now();
   cluster.start(newcomer, [names[cluster.random.int(count)] as MemberName]);
   const joining = spread;
-  cluster.runUntil(() => joining.completeAt !== undefined, 120_000, 100);
+  run.until(() => joining.completeAt !== undefined, 120_000, 100);
   const seconds = (at: number | undefined, from: number) => (at === undefined ? undefined : (at - from) / 1000);
   const joinSeconds = seconds(joining.reachedAt, joinStart);
   const joinAllSeconds = seconds(joining.completeAt, joinStart);
 
-  cluster.run(10_000);
+  run.run(10_000);
   const victim = names[1 + cluster.random.int(count - 1)] as MemberName;
   spread = new Spread(victim, "dead", count);
   const deathStart = cluster.clock.now();
   cluster.crash(victim);
   const dying = spread;
-  cluster.runUntil(() => dying.reachedAt !== undefined, 300_000, 100);
+  run.until(() => dying.reachedAt !== undefined, 300_000, 100);
   return {
     nodes: count,
     bootSeconds,
@@ -115,6 +193,7 @@ function measure(count: number, seed: number, log: (line: string) => void): Scal
     deathSeconds: seconds(dying.reachedAt, deathStart),
     udpBytesPerNodePerSecond,
     totalBytesPerNodePerSecond,
+    peakResidentBytes: run.memory.peakBytes,
     wallSeconds: (performance.now() - wallStart) / 1000,
   };
 }
@@ -130,6 +209,8 @@ function rows(result: ScaleResult): BenchRow[] {
     line("death declared by 99.99%", "s", result.deathSeconds),
     line("UDP bytes per node per second (steady)", "B/s", result.udpBytesPerNodePerSecond),
     line("all bytes per node per second (steady, with push-pull)", "B/s", result.totalBytesPerNodePerSecond),
+    line("peak resident memory of the simulation (all nodes)", "MB", result.peakResidentBytes / 2 ** 20),
+    line("wall time of the run", "s", result.wallSeconds),
   ];
 }
 
@@ -137,9 +218,10 @@ function rows(result: ScaleResult): BenchRow[] {
 export const bench: Bench = {
   description: "simulated gossip at scale: join convergence to 99.99%, death detection, bytes per node per second (N = 100, 1,000, 10,000)",
   async run(context: BenchContext): Promise<BenchRow[]> {
-    const { values } = parseArgs({ args: context.args, options: { nodes: { type: "string" }, seed: { type: "string" } } });
+    const { values } = parseArgs({ args: context.args, options: { nodes: { type: "string" }, seed: { type: "string" }, wave: { type: "string" } } });
     const sizes = (values.nodes ?? "100,1000,10000").split(",").map((text) => Number(text));
     const seed = Number(values.seed ?? 1);
+    const waveSize = Number(values.wave ?? 1_000);
     const results: BenchRow[] = [];
     for (const count of sizes) {
       const needed = count * count * BYTES_PER_TABLE_ENTRY;
@@ -148,7 +230,7 @@ export const bench: Bench = {
         continue;
       }
       context.log(`gossip-sim: ${count} nodes…`);
-      const result = measure(count, seed, context.log);
+      const result = measure(count, seed, waveSize, context.log);
       context.log(`  done in ${result.wallSeconds.toFixed(1)} s wall`);
       results.push(...rows(result));
     }
