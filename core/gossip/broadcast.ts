@@ -99,6 +99,22 @@ export class BroadcastQueue {
     return taken;
   }
 
+  /**
+   * Counts a copy of the broadcast queued under `key` that came back from another member as one
+   * of its transmits (the caller decides which news may lose interest this way).
+   */
+  heard(key: string, memberCount: number): void {
+    const item = this.byKey.get(key);
+    if (item === undefined) return;
+    this.retire(item);
+    const transmits = item.transmits + 1;
+    if (transmits >= retransmitLimit(this.retransmitMult, memberCount)) return;
+    const copy: QueuedBroadcast = { key, bytes: item.bytes, transmits, live: true };
+    this.byKey.set(key, copy);
+    (this.buckets[transmits] ??= []).push(copy);
+    this.count++;
+  }
+
   private retire(item: QueuedBroadcast): void {
     item.live = false;
     this.count--;

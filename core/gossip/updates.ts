@@ -80,7 +80,13 @@ export function handleSuspect(state: MembershipState, message: SuspectMessage, n
 export function handleDead(state: MembershipState, message: DeadMessage, now: number): void {
   const member = state.table.get(message.name);
   if (member === undefined || message.incarnation < member.incarnation) return;
-  if (member.state === "dead" || member.state === "left") return;
+  if (member.state === "dead" || member.state === "left") {
+    // Another member's copy of a verdict this node holds. Every member that suspects the target
+    // reaches the verdict on its own timer, and they all tend to at once: the broadcast only hurries
+    // stragglers, so echoes count toward its retransmits. A leave has no such backstop.
+    if (member.state === "dead" && message.incarnation === member.incarnation && message.from !== message.name) state.broadcasts.heard(member.name, state.table.size);
+    return;
+  }
   const leaving = message.from === message.name;
   // Only `leave()` may mark this node as gone; any other verdict (or an old goodbye replayed) is refuted.
   if (member.name === state.config.name && !(leaving && state.leaving)) {

@@ -22,6 +22,20 @@ describe("BroadcastQueue", () => {
     expect(queue.has("a")).toBe(false);
   });
 
+  test("a copy heard from another member counts as one transmit; unknown keys are ignored", () => {
+    const queue = new BroadcastQueue(2);
+    queue.enqueue("a", bytes("dead-a"));
+    queue.heard("a", 5);
+    queue.heard("unknown", 5);
+    let sent = 0;
+    for (let round = 0; round < 10; round++) sent += queue.take(0, 1000, 5).length;
+    expect(sent).toBe(retransmitLimit(2, 5) - 1);
+    queue.enqueue("b", bytes("dead-b"));
+    for (let echo = 0; echo < retransmitLimit(2, 5); echo++) queue.heard("b", 5);
+    expect(queue.has("b")).toBe(false);
+    expect(queue.size).toBe(0);
+  });
+
   test("a newer message about the same key replaces the older one", () => {
     const queue = new BroadcastQueue(4);
     queue.enqueue("a", bytes("old"));

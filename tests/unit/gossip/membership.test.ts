@@ -2,6 +2,7 @@ import { describe, expect, test } from "bun:test";
 import { DecodeError } from "../../../core/common/errors.ts";
 import { SeededRandom } from "../../../core/common/random.ts";
 import { assemblePacket, decodePacket, decodeStream, encodeMessage, encodeStream } from "../../../core/gossip/codec.ts";
+import { retransmitLimit } from "../../../core/gossip/broadcast.ts";
 import { lanConfig } from "../../../core/gossip/config.ts";
 import { Membership } from "../../../core/gossip/membership.ts";
 import type { Delegate, PacketMessage } from "../../../core/gossip/types.ts";
@@ -270,6 +271,27 @@ describe("Membership", () => {
       }
     }
     expect(reconnects).toEqual(["b:1", "b:1", "b:1"]);
+  });
+
+  test("echoes of a death verdict count toward its retransmits; echoes of a graceful leave do not", () => {
+    const copiesSent = (verdict: "dead" | "leave") => {
+      const a = node("a");
+      for (const name of ["b", "c", "d", "e", "f"]) a.receive(`${name}:7371`, packetOf({ type: "alive", name, incarnation: 1, address: `${name}:7371`, meta: new Uint8Array() }), 0);
+      a.ready();
+      const message = (from: string): PacketMessage => ({ type: "dead", name: "b", incarnation: 1, from: verdict === "dead" ? from : "b" });
+      a.receive("c:7371", packetOf(message("c")), 0);
+      a.receive("d:7371", packetOf(message("d")), 0);
+      a.receive("e:7371", packetOf(message("e")), 0);
+      let copies = 0;
+      for (let now = 0; now < 3_000; now = a.nextDeadline()) {
+        a.tick(now);
+        copies += sentMessages(a).filter((sent) => sent.type === "dead" && sent.name === "b").length;
+      }
+      return copies;
+    };
+    const limit = retransmitLimit(lanConfig({ name: "a", address: "a:7371" }).retransmitMult, 6);
+    expect(copiesSent("leave")).toBe(limit);
+    expect(copiesSent("dead")).toBe(limit - 2);
   });
 
   test("Lifeguard: relays nack a dead target before the prober's verdict, so probing it does not cost the prober its health", () => {
