@@ -163,9 +163,13 @@ export function randomMembers(state: MembershipState, count: number, accept: (me
   return chosen;
 }
 
-/** Adds a newcomer at a random position so it is probed within one round, like the rest. */
+/**
+ * Adds a newcomer at a random position among the members still to be probed this round, so it
+ * is probed within the round. (Anywhere in the order, as memberlist does, a newcomer placed among
+ * the already probed waits up to two rounds, and the member it displaces is probed twice.)
+ */
 export function addToProbeOrder(state: MembershipState, name: MemberName): void {
-  const position = state.random.int(state.probeOrder.length + 1);
+  const position = state.probeIndex + state.random.int(state.probeOrder.length - state.probeIndex + 1);
   state.probeOrder.push(name);
   const swapped = state.probeOrder[position] as MemberName;
   state.probeOrder[position] = name;

@@ -273,6 +273,31 @@ describe("Membership", () => {
     expect(reconnects).toEqual(["b:1", "b:1", "b:1"]);
   });
 
+  test("a member learned mid-round is probed before the round ends, and no member twice", () => {
+    const others = ["b", "c", "d", "e", "f", "g", "h", "i"];
+    for (let seed = 1; seed <= 20; seed++) {
+      const a = new Membership(lanConfig({ name: "a", address: "a:1" }), new SeededRandom(seed), 0);
+      const alive = (name: string) => packetOf({ type: "alive", name, incarnation: 1, address: `${name}:1`, meta: new Uint8Array() });
+      for (const name of others) a.receive(`${name}:1`, alive(name), 0);
+      a.ready();
+      const probed: string[] = [];
+      // Probe (and ack) one member per step: half of a round, then the newcomer arrives.
+      const step = () => {
+        const now = a.nextDeadline();
+        a.tick(now);
+        for (const message of sentMessages(a)) {
+          if (message.type !== "ping") continue;
+          probed.push(message.target);
+          a.receive(`${message.target}:1`, packetOf({ type: "ack", seq: message.seq }), now);
+        }
+      };
+      while (probed.length < others.length / 2) step();
+      a.receive("newcomer:1", alive("newcomer"), a.nextDeadline());
+      while (probed.length < others.length + 1) step();
+      expect(new Set(probed).size).toBe(others.length + 1);
+    }
+  });
+
   test("echoes of a death verdict count toward its retransmits; echoes of a graceful leave do not", () => {
     const copiesSent = (verdict: "dead" | "leave") => {
       const a = node("a");
