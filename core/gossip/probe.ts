@@ -131,7 +131,7 @@ export function handleIndirectPing(state: MembershipState, request: IndirectPing
  * requester's own health for every dead member it probes (the Lifeguard paper's footnote 5).
  * Four fifths of the requester's remaining wait leaves the nack time to travel back.
  */
-export function relayTimeout(config: GossipConfig): number {
+function relayTimeout(config: GossipConfig): number {
   return Math.min(config.probeTimeout, Math.floor(0.8 * (config.probeInterval - config.probeTimeout)));
 }
 
