@@ -100,14 +100,14 @@ export class BroadcastQueue {
   }
 
   /**
-   * Counts a copy of the broadcast queued under `key` that came back from another member as one
-   * of its transmits (the caller decides which news may lose interest this way).
+   * Counts a copy of the broadcast queued under `key` that came back from another member as
+   * `transmits` of its own (the caller decides which news may lose interest this way, and how fast).
    */
-  heard(key: string, memberCount: number): void {
+  heard(key: string, memberCount: number, transmits: number): void {
     const item = this.byKey.get(key);
     if (item === undefined) return;
     this.retire(item);
-    const transmits = item.transmits + 1;
+    transmits += item.transmits;
     if (transmits >= retransmitLimit(this.retransmitMult, memberCount)) return;
     const copy: QueuedBroadcast = { key, bytes: item.bytes, transmits, live: true };
     this.byKey.set(key, copy);

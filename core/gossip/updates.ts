@@ -83,8 +83,11 @@ export function handleDead(state: MembershipState, message: DeadMessage, now: nu
   if (member.state === "dead" || member.state === "left") {
     // Another member's copy of a verdict this node holds. Every member that suspects the target
     // reaches the verdict on its own timer, and they all tend to at once: the broadcast only hurries
-    // stragglers, so echoes count toward its retransmits. A leave has no such backstop.
-    if (member.state === "dead" && message.incarnation === member.incarnation && message.from !== message.name) state.broadcasts.heard(member.name, state.table.size);
+    // stragglers. So an echo, from a member that sends the verdict to `gossipNodes` others a round
+    // itself, stands in for as many of this node's transmits. A leave has no such backstop.
+    if (member.state === "dead" && message.incarnation === member.incarnation && message.from !== message.name) {
+      state.broadcasts.heard(member.name, state.table.size, state.config.gossipNodes);
+    }
     return;
   }
   const leaving = message.from === message.name;

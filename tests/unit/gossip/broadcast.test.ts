@@ -22,16 +22,18 @@ describe("BroadcastQueue", () => {
     expect(queue.has("a")).toBe(false);
   });
 
-  test("a copy heard from another member counts as one transmit; unknown keys are ignored", () => {
-    const queue = new BroadcastQueue(2);
+  test("a copy heard from another member counts as the given number of transmits; unknown keys are ignored", () => {
+    const queue = new BroadcastQueue(4);
     queue.enqueue("a", bytes("dead-a"));
-    queue.heard("a", 5);
-    queue.heard("unknown", 5);
+    queue.heard("a", 5, 1);
+    queue.heard("unknown", 5, 1);
     let sent = 0;
     for (let round = 0; round < 10; round++) sent += queue.take(0, 1000, 5).length;
-    expect(sent).toBe(retransmitLimit(2, 5) - 1);
+    expect(sent).toBe(retransmitLimit(4, 5) - 1);
     queue.enqueue("b", bytes("dead-b"));
-    for (let echo = 0; echo < retransmitLimit(2, 5); echo++) queue.heard("b", 5);
+    queue.heard("b", 5, 2);
+    expect(queue.has("b")).toBe(true);
+    queue.heard("b", 5, 2);
     expect(queue.has("b")).toBe(false);
     expect(queue.size).toBe(0);
   });
