@@ -4,8 +4,8 @@
  * for the shell to open, and member events.
  */
 import { PACKET_OVERHEAD, USER_MESSAGE_OVERHEAD, assemblePacket, encodeMessage } from "./codec.ts";
-import { type MembershipState, type PendingStream, randomMembers } from "./state.ts";
-import type { Address, GossipEvent, Member, MemberChange, StreamPurpose, StreamRequest } from "./types.ts";
+import type { MembershipState, PendingStream } from "./state.ts";
+import type { Address, GossipEvent, Member, MemberChange, MemberName, StreamPurpose, StreamRequest } from "./types.ts";
 
 /** One gossip round: queued broadcasts to `gossipNodes` random members, recently dead ones included. */
 export function gossip(state: MembershipState, now: number): void {
@@ -14,15 +14,29 @@ export function gossip(state: MembershipState, now: number): void {
   // Most rounds have nothing to say: find that out before drawing any targets.
   let messages = piggyback(state, room);
   if (messages.length === 0) return;
-  const gossipToTheDead = state.config.gossipToTheDeadTime;
-  const targets = randomMembers(state, state.config.gossipNodes, (member) =>
-    member.state === "alive" || member.state === "suspect" || now - member.stateChangedAt < gossipToTheDead);
-  for (const target of targets) {
+  for (const target of gossipTargets(state, now)) {
     if (messages.length === 0) messages = piggyback(state, room);
     if (messages.length === 0) return;
     emitPacket(state, target.address, messages);
     messages = [];
   }
+}
+
+/**
+ * The next `gossipNodes` members of the shuffled member order, recently dead ones included (so
+ * they can refute). Consecutive rounds walk on instead of drawing afresh, so the few rounds that
+ * carry a broadcast reach different members and none is left out by chance.
+ */
+function gossipTargets(state: MembershipState, now: number): Member[] {
+  const order = state.probeOrder;
+  const targets: Member[] = [];
+  for (let checked = 0; checked < order.length && targets.length < state.config.gossipNodes; checked++) {
+    if (state.gossipIndex >= order.length) state.gossipIndex = 0;
+    const member = state.table.get(order[state.gossipIndex++] as MemberName);
+    if (member === undefined) continue;
+    if (member.state === "alive" || member.state === "suspect" || now - member.stateChangedAt < state.config.gossipToTheDeadTime) targets.push(member);
+  }
+  return targets;
 }
 
 /** Sends `messages` with as many queued broadcasts as still fit piggybacked behind them. */

@@ -58,6 +58,8 @@ export interface MembershipState {
   /** Every other member, in the shuffled order probes visit them. */
   probeOrder: MemberName[];
   probeIndex: number;
+  /** Where gossip rounds continue their own walk of `probeOrder`. */
+  gossipIndex: number;
   probe: Probe | undefined;
   readonly relays: Map<number, Relay>;
   readonly suspicions: Map<MemberName, Suspicion>;
@@ -99,6 +101,7 @@ export function createState(config: GossipConfig, random: Random, now: number, d
     table,
     probeOrder: [],
     probeIndex: 0,
+    gossipIndex: 0,
     probe: undefined,
     relays: new Map(),
     suspicions: new Map(),

@@ -273,6 +273,27 @@ describe("Membership", () => {
     expect(reconnects).toEqual(["b:1", "b:1", "b:1"]);
   });
 
+  test("the gossip rounds that carry a broadcast reach different members", () => {
+    const others = ["b", "c", "d", "e", "f", "g", "h", "i", "j", "k", "l", "m"];
+    for (let seed = 1; seed <= 10; seed++) {
+      // Probes far apart, so only gossip rounds carry the news.
+      const a = new Membership(lanConfig({ name: "a", address: "a:1" }, { probeInterval: 60_000, probeTimeout: 30_000 }), new SeededRandom(seed), 0);
+      for (const name of others) a.receive(`${name}:1`, packetOf({ type: "alive", name, incarnation: 1, address: `${name}:1`, meta: new Uint8Array() }), 0);
+      for (let now = 0; now < 10_000; now = a.nextDeadline()) a.tick(now);
+      a.ready();
+      a.receive("b:1", packetOf({ type: "dead", name: "z", incarnation: 1, from: "b" }, { type: "alive", name: "n", incarnation: 1, address: "n:1", meta: new Uint8Array() }), 10_000);
+      const reached: string[] = [];
+      for (let now = 10_000; now < 12_000; now = a.nextDeadline()) {
+        a.tick(now);
+        for (const packet of a.ready().packets) {
+          if (decodePacket(packet.bytes).some((message) => message.type === "alive" && message.name === "n")) reached.push(packet.to);
+        }
+      }
+      expect(reached.length).toBe(retransmitLimit(lanConfig({ name: "a", address: "a:1" }).retransmitMult, others.length + 2));
+      expect(new Set(reached).size).toBe(reached.length);
+    }
+  });
+
   test("a member learned mid-round is probed before the round ends, and no member twice", () => {
     const others = ["b", "c", "d", "e", "f", "g", "h", "i"];
     for (let seed = 1; seed <= 20; seed++) {
