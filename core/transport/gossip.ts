@@ -27,6 +27,9 @@ import { bindUdp, type UdpEndpoint } from "./udp.ts";
  */
 const MAX_TIMER_DELAY_MS = 1_000;
 
+/** Most parsed destination addresses kept; past it the cache starts over (members churn slowly). */
+const MAX_CACHED_TARGETS = 4_096;
+
 /** Options of `GossipShell.start`. */
 export interface GossipShellOptions {
   /** The membership core to drive; the shell owns it from now on. */
@@ -62,6 +65,8 @@ export class GossipShell {
   private streams!: StreamServer;
   /** Frame size and time limits of every stream, both directions. */
   private readonly streamLimits: StreamLimits;
+  /** Destinations already parsed: every probe and gossip round would otherwise re-parse one. */
+  private readonly targets = new Map<Address, HostPort>();
 
   private constructor(private readonly options: GossipShellOptions) {
     this.metrics = new GossipMetrics(options.metrics);
@@ -200,7 +205,7 @@ export class GossipShell {
   private sendPacket(to: Address, payload: Uint8Array): void {
     let target: HostPort;
     try {
-      target = requireHostPort(to);
+      target = this.target(to);
     } catch (error) {
       this.options.logger.warn("gossip packet to an invalid address skipped", { to, error: describeError(error) });
       return;
@@ -215,13 +220,24 @@ export class GossipShell {
     if (this.udp.send(sealed, target)) this.metrics.sent("udp", sealed.length);
   }
 
+  /** `to` parsed into host and port; throws `address_invalid` like `requireHostPort`. */
+  private target(to: Address): HostPort {
+    let target = this.targets.get(to);
+    if (target === undefined) {
+      target = requireHostPort(to);
+      if (this.targets.size >= MAX_CACHED_TARGETS) this.targets.clear();
+      this.targets.set(to, target);
+    }
+    return target;
+  }
+
   private async openStream(request: StreamRequest): Promise<void> {
     const core = this.options.core;
     let reply: Uint8Array | undefined;
     try {
       const sealed = this.options.seal.seal(request.bytes);
       this.metrics.sent("tcp", sealed.length);
-      const frame = await requestOverStream(requireHostPort(request.to), sealed, this.streamLimits);
+      const frame = await requestOverStream(this.target(request.to), sealed, this.streamLimits);
       if (frame) {
         this.metrics.received("tcp", frame.length);
         const opened = this.options.seal.open(frame);
