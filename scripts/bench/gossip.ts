@@ -1,5 +1,5 @@
 /**
- * `npm run bench -- gossip [--nodes N] [--trials T] [--steady-seconds S]`
+ * `npm run bench -- gossip [--nodes N] [--trials T] [--settle-seconds W] [--steady-seconds S]`
  *
  * Shoal's gossip beside hashicorp/memberlist, both as N real processes on loopback addresses with
  * the same LAN parameters (memberlist's DefaultLANConfig; Shoal's `lanConfig`, which matches it)
@@ -11,17 +11,20 @@
  *
  * Both programs print the same JSON lines (see tests/integration/gossip/node-main.ts and
  * scripts/bench/peers/memberlist-peer/main.go); times come from the nodes' own clocks (one host).
+ * Each runs as what a user runs: the Shoal node program is compiled by `scripts/build.ts` with
+ * the shipped binary's flags (its runtime settings included), as the peer is compiled by `go build`.
  * The memberlist peer is built offline from Debian's packages (golang-go, and
  * golang-github-hashicorp-memberlist-dev with its dependencies) with GOPATH=/usr/share/gocode.
  */
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import type { Subprocess } from "bun";
 import nacl from "tweetnacl";
 import { encodeGossipKey } from "../../core/secure/keyring.ts";
+import { build } from "../build.ts";
 import { type Bench, type BenchRow, ensureCommand, freePort, median, readProcess, row, toMB, waitFor } from "./lib/index.ts";
 
 const root = join(import.meta.dir, "..", "..");
@@ -114,6 +117,7 @@ interface Figures {
 interface RunOptions {
   nodes: number;
   trials: number;
+  settleSeconds: number;
   steadySeconds: number;
   log: (line: string) => void;
 }
@@ -137,8 +141,11 @@ async function measure(label: string, launch: Launcher, options: RunOptions): Pr
     const converged = await waitFor(() => nodes.every((node) => node.present.size === options.nodes - 1), { timeoutMs: 120_000, intervalMs: 100, what: `${label} cluster converged` });
     log(`${label}: ${options.nodes} nodes converged ${Math.round(converged)} ms after the last start`);
 
-    // Steady state: let the join traffic settle and the JIT warm up, then measure a window.
-    await Bun.sleep(10_000);
+    // Steady state: wait out the start-up transients of both programs, then measure a window.
+    // A Bun process spends its first half minute or so above its steady CPU (Bun's GC timer
+    // collects while the heap still grows after start, and the JIT tiers up), so a window that
+    // opens 10 s after convergence measures start-up as much as gossip; memberlist is flat by then.
+    await Bun.sleep(options.settleSeconds * 1_000);
     const before = nodes.map((node) => ({ cpu: readProcess(node.child.pid).cpuSeconds, stats: node.lastStats() }));
     await Bun.sleep(options.steadySeconds * 1_000);
     const after = nodes.map((node) => ({ cpu: readProcess(node.child.pid).cpuSeconds, stats: node.lastStats(), rss: readProcess(node.child.pid).rssBytes }));
@@ -200,17 +207,38 @@ export const bench: Bench = {
   async run({ args, log }) {
     const { values } = parseArgs({
       args,
-      options: { nodes: { type: "string", default: "20" }, trials: { type: "string", default: "5" }, "steady-seconds": { type: "string", default: "60" } },
+      options: {
+        nodes: { type: "string", default: "20" },
+        trials: { type: "string", default: "5" },
+        "settle-seconds": { type: "string", default: "30" },
+        "steady-seconds": { type: "string", default: "60" },
+      },
     });
-    const options: RunOptions = { nodes: Number(values.nodes), trials: Number(values.trials), steadySeconds: Number(values["steady-seconds"]), log };
-    if (!(options.nodes >= 4 && options.trials >= 1 && options.steadySeconds >= 5)) throw new Error("need --nodes >= 4, --trials >= 1, --steady-seconds >= 5");
+    const options: RunOptions = {
+      nodes: Number(values.nodes),
+      trials: Number(values.trials),
+      settleSeconds: Number(values["settle-seconds"]),
+      steadySeconds: Number(values["steady-seconds"]),
+      log,
+    };
+    if (!(options.nodes >= 4 && options.trials >= 1 && options.settleSeconds >= 0 && options.steadySeconds >= 5)) {
+      throw new Error("need --nodes >= 4, --trials >= 1, --settle-seconds >= 0, --steady-seconds >= 5");
+    }
     const dir = mkdtempSync(join(tmpdir(), "shoal-bench-"));
     const keyFile = join(dir, "gossip.key");
     writeFileSync(keyFile, `${encodeGossipKey(nacl.randomBytes(32))}\n`, { mode: 0o600 });
 
-    const peerBinary = buildMemberlistPeer(log);
-    const shoal = await measure("shoal", (name, bind, seeds) => [process.execPath, "tests/integration/gossip/node-main.ts", "--name", name, "--bind", bind, "--seeds", seeds.join(","), "--key-file", keyFile, "--profile", "lan"], options);
-    const peer = peerBinary ? await measure("memberlist", (name, bind, seeds) => [peerBinary, "-name", name, "-bind", bind, "-seeds", seeds.join(","), "-key-file", keyFile, "-profile", "lan"], options) : null;
+    let shoal: Figures;
+    let peer: Figures | null;
+    try {
+      const nodeBinary = join(dir, "shoal-gossip-node");
+      build({ entry: join(root, "tests/integration/gossip/node-main.ts"), outfile: nodeBinary, report: false });
+      const peerBinary = buildMemberlistPeer(log);
+      shoal = await measure("shoal", (name, bind, seeds) => [nodeBinary, "--name", name, "--bind", bind, "--seeds", seeds.join(","), "--key-file", keyFile, "--profile", "lan"], options);
+      peer = peerBinary ? await measure("memberlist", (name, bind, seeds) => [peerBinary, "-name", name, "-bind", bind, "-seeds", seeds.join(","), "-key-file", keyFile, "-profile", "lan"], options) : null;
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
 
     const label = `${options.nodes} processes, LAN profile, encrypted`;
     const figure = (metric: string, unit: string, pick: (figures: Figures) => number): BenchRow =>
@@ -218,7 +246,7 @@ export const bench: Bench = {
     return [
       figure(`new node known by all (median of ${options.trials})`, "ms", (f) => f.joinMs),
       figure(`killed node declared dead by all (median of ${options.trials})`, "ms", (f) => f.detectMs),
-      figure("CPU per node, steady state", "CPU s/min", (f) => f.cpuSecondsPerMinute),
+      figure(`CPU per node, steady state (${options.steadySeconds} s from ${options.settleSeconds} s after convergence)`, "CPU s/min", (f) => f.cpuSecondsPerMinute),
       figure("bytes sent per node, steady state", "KiB/min", (f) => f.kibSentPerMinute),
       figure("packets sent per node, steady state", "packets/min", (f) => f.packetsSentPerMinute),
       figure("resident memory per node", "MiB", (f) => f.rssMiB),
