@@ -109,7 +109,7 @@ export class GossipNode {
     });
     node = new GossipNode(options, shell);
     node.join();
-    node.retry = setInterval(() => node?.join(), JOIN_RETRY_MS);
+    if (!node.joined) node.retry = setInterval(() => node?.join(), JOIN_RETRY_MS);
     return node;
   }
 
@@ -143,7 +143,7 @@ export class GossipNode {
   private join(): void {
     if (this.joined) return;
     if (this.options.alone()) {
-      this.joined = true;
+      this.markJoined();
       return;
     }
     const own = this.shell.address;
@@ -153,17 +153,24 @@ export class GossipNode {
     this.shell.flush();
   }
 
+  /** Joined: the retry timer has nothing left to do, so it stops waking the process. */
+  private markJoined(): void {
+    this.joined = true;
+    clearInterval(this.retry);
+    this.retry = undefined;
+  }
+
   private onEvent(event: GossipEvent): void {
     if (event.type === "joinComplete") {
       if (!this.joined) this.options.logger.info("gossip joined", { contacted: event.contacted });
-      this.joined = true;
+      this.markJoined();
     } else if (event.type === "joinFailed") {
       this.options.logger.warn("gossip join failed; retrying", { attempts: event.attempts });
     } else if (event.type === "leaveComplete") {
       this.leaving?.resolve();
     } else if (event.change === "join" || event.change === "dead" || event.change === "leave") {
       // Another member reaching us counts as joined too (a seed restarted after we tried it).
-      if (event.change === "join" && event.member.name !== this.options.identity.nodeId) this.joined = true;
+      if (event.change === "join" && event.member.name !== this.options.identity.nodeId) this.markJoined();
       this.options.logger.info(`gossip member ${event.change}`, { member: event.member.name, address: event.member.address });
     }
   }
