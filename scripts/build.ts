@@ -68,7 +68,7 @@ function newestMtime(path: string): number {
   return Math.max(0, ...readdirSync(path).map((name) => newestMtime(join(path, name))));
 }
 
-/** Builds dist/shoal when it is missing or older than main.ts, core/ or package.json; returns its path. */
+/** Builds dist/shoal when it is missing or older than main.ts, core/, package.json or its build flags (this file); returns its path. */
 export function buildIfStale(): string {
   let binaryMtime = 0;
   try {
@@ -76,7 +76,7 @@ export function buildIfStale(): string {
   } catch {
     // Missing: built below.
   }
-  const sources = Math.max(...["main.ts", "core", "package.json"].map((name) => newestMtime(join(root, name))));
+  const sources = Math.max(...["main.ts", "core", "package.json", "scripts/build.ts"].map((name) => newestMtime(join(root, name))));
   if (binaryMtime < sources) build();
   return binaryPath;
 }
