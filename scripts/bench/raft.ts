@@ -1,6 +1,7 @@
 /**
- * Raft: three Shoal raft nodes (real processes, loopback, fsync, the KV state machine behind
- * its HTTP front) against three etcd members (Debian's etcd-server) in the same run.
+ * Raft: three Shoal raft nodes (real processes compiled with the shipped binary's flags, loopback,
+ * fsync, the KV state machine behind its HTTP front) against three etcd members (Debian's
+ * etcd-server) in the same run.
  *
  * Writes: one closed-loop load generator (Bun fetch, keep-alive) sends 256-byte values to each
  * system's leader — Shoal's `PUT /kv/:key`, etcd's JSON gateway `POST /v3/kv/put` — at 1, 16,
@@ -18,7 +19,11 @@
  */
 import { parseArgs } from "node:util";
 import { ensureCommand, median, percentile, row, type Bench, type BenchContext, type BenchRow } from "./lib/index.ts";
-import { RaftCluster } from "./raft/cluster.ts";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { build } from "../build.ts";
+import { nodeProgram, RaftCluster } from "./raft/cluster.ts";
 import { EtcdCluster, etcdPutBody } from "./raft/etcd-cluster.ts";
 
 const VALUE = new Uint8Array(256).fill(0x61);
@@ -194,7 +199,11 @@ export const bench: Bench = {
     const levels = String(values.clients).split(",").map(Number);
 
     const etcdBinary = ensureCommand("etcd", "etcd-server", log);
-    const shoal = new RaftCluster({ size: 3 });
+    // Compiled with the shipped binary's flags (its JIT policy among them), as etcd is a compiled program too.
+    const workDir = mkdtempSync(join(tmpdir(), "shoal-bench-"));
+    const nodeBinary = join(workDir, "shoal-raft-node");
+    build({ entry: nodeProgram, outfile: nodeBinary, report: false });
+    const shoal = new RaftCluster({ size: 3, command: [nodeBinary] });
     const etcd = etcdBinary ? new EtcdCluster(etcdBinary) : undefined;
     try {
       await shoal.start();
@@ -228,6 +237,7 @@ export const bench: Bench = {
     } finally {
       await shoal.stop();
       await etcd?.stop();
+      rmSync(workDir, { recursive: true, force: true });
     }
   },
 };

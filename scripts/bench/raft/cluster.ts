@@ -13,7 +13,8 @@ import { waitFor } from "../lib/wait.ts";
 
 const root = join(import.meta.dir, "..", "..", "..");
 const bun = join(root, "node_modules", ".bin", "bun");
-const nodeProgram = join(import.meta.dir, "node.ts");
+/** The node program: run by Bun in tests, compiled with the shipped binary's flags by the benchmark. */
+export const nodeProgram = join(import.meta.dir, "node.ts");
 
 /** Options of a cluster. */
 export interface RaftClusterOptions {
@@ -24,6 +25,8 @@ export interface RaftClusterOptions {
   keepEntries?: number;
   /** First loopback host number: node i listens on 127.0.0.(firstHost + i). Default 11. */
   firstHost?: number;
+  /** The argv that starts a node, before its flags. Default: `bun node.ts`. */
+  command?: string[];
 }
 
 /** One node's identity and addresses; `process` is undefined while it is down. */
@@ -148,7 +151,7 @@ export class RaftCluster {
 
   private launch(node: RaftClusterNode, join: boolean): void {
     const peers = [...this.nodes.values()].map((peer) => `${peer.id}=${peer.host}:${peer.raftPort}`).join(",");
-    const argv = [bun, nodeProgram, "--id", node.id, "--data-dir", node.dataDir, "--raft", `${node.host}:${node.raftPort}`, "--http", `${node.host}:${node.httpPort}`, "--peers", peers];
+    const argv = [...(this.options.command ?? [bun, nodeProgram]), "--id", node.id, "--data-dir", node.dataDir, "--raft", `${node.host}:${node.raftPort}`, "--http", `${node.host}:${node.httpPort}`, "--peers", peers];
     if (join) argv.push("--join");
     if (this.options.snapshotThreshold) argv.push("--snapshot-threshold", String(this.options.snapshotThreshold));
     if (this.options.keepEntries !== undefined) argv.push("--keep-entries", String(this.options.keepEntries));
