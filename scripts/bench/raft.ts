@@ -15,7 +15,8 @@
  * heartbeat, 1 s election timeout randomized to 1–2 s).
  *
  * Flags: `--seconds S` per concurrency level and system, split over `--rounds R` (defaults 6
- * and 2), `--failovers N` (default 10), `--clients 1,16,64,256`.
+ * and 2), `--warmup-seconds W` of unmeasured load at 64 clients for each system first (default
+ * 5; was 1 s at 16 clients), `--failovers N` (default 10), `--clients 1,16,64,256`.
  */
 import { parseArgs } from "node:util";
 import { ensureCommand, median, percentile, row, type Bench, type BenchContext, type BenchRow } from "./lib/index.ts";
@@ -149,12 +150,14 @@ async function failoverOnce(system: System, round: number): Promise<number> {
  * Runs every concurrency level on every system, interleaved (A B, then B A, per round), so
  * background load on a shared machine falls on both alike; samples of a level are merged.
  */
-async function measureLoad(systems: System[], levels: number[], seconds: number, rounds: number, log: BenchContext["log"]) {
+async function measureLoad(systems: System[], levels: number[], seconds: number, rounds: number, warmupSeconds: number, log: BenchContext["log"]) {
   const samples = new Map<string, LoadSample>();
   const leaders = new Map<string, string>();
+  // The same unmeasured load for both first: Shoal's JIT compiles its write path under load,
+  // and the first second of a cold process is not the steady state either system is judged on.
   for (const system of systems) {
     leaders.set(system.name, await system.leaderUrl());
-    await closedLoop(system, leaders.get(system.name) as string, 16, 1000, `${system.name}-warmup`);
+    await closedLoop(system, leaders.get(system.name) as string, 64, warmupSeconds * 1000, `${system.name}-warmup`);
   }
   for (let round = 0; round < rounds; round++) {
     const order = round % 2 === 0 ? systems : [...systems].reverse();
@@ -187,6 +190,7 @@ export const bench: Bench = {
       options: {
         seconds: { type: "string", default: "6" },
         rounds: { type: "string", default: "2" },
+        "warmup-seconds": { type: "string", default: "5" },
         failovers: { type: "string", default: "10" },
         clients: { type: "string", default: "1,16,64,256" },
       },
@@ -196,6 +200,7 @@ export const bench: Bench = {
     const seconds = Number(values.seconds);
     const failovers = Number(values.failovers);
     const rounds = Number(values.rounds);
+    const warmupSeconds = Number(values["warmup-seconds"]);
     const levels = String(values.clients).split(",").map(Number);
 
     const etcdBinary = ensureCommand("etcd", "etcd-server", log);
@@ -211,7 +216,7 @@ export const bench: Bench = {
       const ours = shoalSystem(shoal);
       const theirs = etcd ? etcdSystem(etcd) : undefined;
       log("both clusters up; measuring writes (interleaved), then failovers");
-      const load = await measureLoad(theirs ? [ours, theirs] : [ours], levels, seconds, rounds, log);
+      const load = await measureLoad(theirs ? [ours, theirs] : [ours], levels, seconds, rounds, warmupSeconds, log);
       const ourFailovers = await measureFailover(ours, failovers, log);
       const theirFailovers = theirs ? await measureFailover(theirs, failovers, log) : undefined;
       const rows: BenchRow[] = [];
