@@ -8,9 +8,9 @@ import { UsageError } from "./usage-error.ts";
 const ACTIONS = ["ls", "inspect", "update", "promote", "demote", "rm"] as const;
 
 /** The `node ls` table. */
-export function formatNodeTable(nodes: readonly ClusterNodeView[], self?: string): string {
+export function formatNodeTable(nodes: readonly ClusterNodeView[]): string {
   const rows = nodes.map((node) => [
-    `${node.id.slice(0, 12)}${node.id === self ? " *" : ""}`,
+    node.id.slice(0, 12),
     node.hostname,
     node.role,
     node.managerStatus ?? "",
