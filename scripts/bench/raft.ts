@@ -118,8 +118,14 @@ function merge(a: LoadSample | undefined, b: LoadSample): LoadSample {
   return { latencies: a.latencies.concat(b.latencies), seconds: a.seconds + b.seconds, errors: a.errors + b.errors };
 }
 
+/** Throughput and latency percentiles of a sample. */
+function loadFigures(sample: LoadSample): { throughput: number; p50: number; p99: number } {
+  return { throughput: sample.latencies.length / sample.seconds, p50: percentile(sample.latencies, 50), p99: percentile(sample.latencies, 99) };
+}
+
 function describeSample(sample: LoadSample): string {
-  return `${Math.round(sample.latencies.length / sample.seconds)} writes/s, p50 ${percentile(sample.latencies, 50).toFixed(2)} ms, p99 ${percentile(sample.latencies, 99).toFixed(2)} ms, ${sample.errors} errors`;
+  const { throughput, p50, p99 } = loadFigures(sample);
+  return `${Math.round(throughput)} writes/s, p50 ${p50.toFixed(2)} ms, p99 ${p99.toFixed(2)} ms, ${sample.errors} errors`;
 }
 
 /** Kills the leader and measures until a write to a surviving member succeeds. */
@@ -225,15 +231,10 @@ export const bench: Bench = {
         const a = load.get(`shoal/${clients}`) as LoadSample;
         const b = load.get(`etcd/${clients}`);
         const scenario = `3 nodes, ${clients} client${clients === 1 ? "" : "s"}, 256 B puts`;
-        const figures = (sample: LoadSample | undefined) => sample && {
-          throughput: sample.latencies.length / sample.seconds,
-          p50: percentile(sample.latencies, 50),
-          p99: percentile(sample.latencies, 99),
-        };
-        const [x, y] = [figures(a), figures(b)];
-        rows.push(row({ case: scenario, metric: "throughput", unit: "writes/s", better: "higher", shoal: x?.throughput ?? null, peer: y?.throughput ?? null, peerName }));
-        rows.push(row({ case: scenario, metric: "latency p50", unit: "ms", better: "lower", shoal: x?.p50 ?? null, peer: y?.p50 ?? null, peerName }));
-        rows.push(row({ case: scenario, metric: "latency p99", unit: "ms", better: "lower", shoal: x?.p99 ?? null, peer: y?.p99 ?? null, peerName }));
+        const [x, y] = [loadFigures(a), b && loadFigures(b)];
+        rows.push(row({ case: scenario, metric: "throughput", unit: "writes/s", better: "higher", shoal: x.throughput, peer: y?.throughput ?? null, peerName }));
+        rows.push(row({ case: scenario, metric: "latency p50", unit: "ms", better: "lower", shoal: x.p50, peer: y?.p50 ?? null, peerName }));
+        rows.push(row({ case: scenario, metric: "latency p99", unit: "ms", better: "lower", shoal: x.p99, peer: y?.p99 ?? null, peerName }));
       }
       const failoverCase = `kill -9 leader, default election settings, median of ${failovers}`;
       rows.push(row({ case: failoverCase, metric: "time to first successful write", unit: "ms", better: "lower", shoal: median(ourFailovers), peer: theirFailovers ? median(theirFailovers) : null, peerName }));
