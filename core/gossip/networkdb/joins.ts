@@ -63,12 +63,12 @@ export function adoptAttachment(db: NetworkDbState, record: AttachmentRecord): v
 }
 
 /** Stores `record`; a leave record is kept until `entryReapTimeout` from now. */
-export function storeAttachment(db: NetworkDbState, record: AttachmentRecord): void {
+function storeAttachment(db: NetworkDbState, record: AttachmentRecord): void {
   db.attachments.set(record, record.joined ? null : db.now + db.config.entryReapTimeout);
 }
 
 /** Queues `record` for cluster-wide broadcast, replacing an older one about the same attachment. */
-export function announce(db: NetworkDbState, record: AttachmentRecord): void {
+function announce(db: NetworkDbState, record: AttachmentRecord): void {
   db.clusterQueue.enqueue(`${record.node} ${record.network}`, encodeMessage({ type: "attachments", records: [attachmentRecord(record)] }));
 }
 
