@@ -4,11 +4,11 @@
  * database file and fsyncing it never happens on the thread that serves raft.
  */
 import { Database } from "bun:sqlite";
-import { applyCommand, CHECKPOINT_INTERVAL_MS, checkpointAll, type CheckpointCommand } from "./checkpoint.ts";
+import { applyCommand, checkpointPeriodically, type CheckpointCommand } from "./checkpoint.ts";
 
 declare const self: Worker;
 
 const open = new Map<string, Database>();
 
-setInterval(() => checkpointAll(open.values()), CHECKPOINT_INTERVAL_MS);
+checkpointPeriodically(open);
 self.onmessage = (event: MessageEvent<CheckpointCommand>) => applyCommand(open, event.data);

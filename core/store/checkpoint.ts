@@ -12,7 +12,7 @@ import { Database } from "bun:sqlite";
 import { describeError } from "../common/errors.ts";
 
 /** How often registered files are checkpointed. */
-export const CHECKPOINT_INTERVAL_MS = 250;
+const CHECKPOINT_INTERVAL_MS = 250;
 
 /** WAL pages after which SQLite checkpoints inline anyway (40 MB): only reached if checkpoints stall. */
 const WAL_BACKSTOP_PAGES = 10_000;
@@ -32,8 +32,15 @@ export function configureWal(db: Database, synchronous: "FULL" | "NORMAL"): void
 /** A message to the checkpoint worker. */
 export type CheckpointCommand = { type: "watch"; path: string } | { type: "unwatch"; path: string };
 
-/** Runs one PASSIVE checkpoint on each database; a failure is logged, not thrown (the next round retries). */
-export function checkpointAll(databases: Iterable<Database>): void {
+/**
+ * Checkpoints every connection in `open` each `CHECKPOINT_INTERVAL_MS` (PASSIVE); a failure is
+ * logged, not thrown (the next round retries).
+ */
+export function checkpointPeriodically(open: ReadonlyMap<string, Database>): ReturnType<typeof setInterval> {
+  return setInterval(() => checkpointAll(open.values()), CHECKPOINT_INTERVAL_MS);
+}
+
+function checkpointAll(databases: Iterable<Database>): void {
   for (const db of databases) {
     try {
       db.run("PRAGMA wal_checkpoint(PASSIVE)");
@@ -85,7 +92,7 @@ function startWorker(): Runner {
 
 function startInThread(): Runner {
   const open = new Map<string, Database>();
-  const timer = setInterval(() => checkpointAll(open.values()), CHECKPOINT_INTERVAL_MS);
+  const timer = checkpointPeriodically(open);
   timer.unref();
   return {
     send: (command) => applyCommand(open, command),
