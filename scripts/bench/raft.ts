@@ -16,7 +16,7 @@
  *
  * Flags: `--seconds S` per concurrency level and system, split over `--rounds R` (defaults 6
  * and 2), `--warmup-seconds W` of unmeasured load at 64 clients for each system first (default
- * 5; was 1 s at 16 clients), `--failovers N` (default 10), `--clients 1,16,64,256`.
+ * 5), `--failovers N` (default 10), `--clients 1,16,64,256`.
  */
 import { parseArgs } from "node:util";
 import { ensureCommand, median, percentile, row, type Bench, type BenchContext, type BenchRow } from "./lib/index.ts";
