@@ -44,13 +44,7 @@ export class GossipMetrics {
   private readonly members: Gauge;
   private readonly sentFlows = zeroFlows();
   private readonly receivedFlows = zeroFlows();
-  private readonly traffic: GossipTraffic = {
-    packetsSent: 0,
-    bytesSent: 0,
-    packetsReceived: 0,
-    bytesReceived: 0,
-    dropped: Object.fromEntries(GOSSIP_DROP_REASONS.map((reason) => [reason, 0])) as Record<GossipDropReason, number>,
-  };
+  private readonly droppedTotals = Object.fromEntries(GOSSIP_DROP_REASONS.map((reason) => [reason, 0])) as Record<GossipDropReason, number>;
 
   constructor(registry: MetricsRegistry) {
     const packetsSent = registry.counter("shoal_gossip_packets_sent_total", "Gossip packets sent, by transport.", ["transport"]);
@@ -83,8 +77,6 @@ export class GossipMetrics {
     const flow = this.sentFlows[transport];
     flow.packets++;
     flow.bytes += bytes;
-    this.traffic.packetsSent++;
-    this.traffic.bytesSent += bytes;
   }
 
   /** Counts one packet or frame of `bytes` received over `transport`. */
@@ -92,19 +84,25 @@ export class GossipMetrics {
     const flow = this.receivedFlows[transport];
     flow.packets++;
     flow.bytes += bytes;
-    this.traffic.packetsReceived++;
-    this.traffic.bytesReceived += bytes;
   }
 
   /** Counts one dropped packet or frame. */
   drop(reason: GossipDropReason): void {
     this.dropped.inc({ reason });
-    this.traffic.dropped[reason]++;
+    this.droppedTotals[reason]++;
   }
 
-  /** A copy of the running totals. */
+  /** A copy of the running totals, both transports together. */
   totals(): GossipTraffic {
-    return { ...this.traffic, dropped: { ...this.traffic.dropped } };
+    const { udp: udpSent, tcp: tcpSent } = this.sentFlows;
+    const { udp: udpReceived, tcp: tcpReceived } = this.receivedFlows;
+    return {
+      packetsSent: udpSent.packets + tcpSent.packets,
+      bytesSent: udpSent.bytes + tcpSent.bytes,
+      packetsReceived: udpReceived.packets + tcpReceived.packets,
+      bytesReceived: udpReceived.bytes + tcpReceived.bytes,
+      dropped: { ...this.droppedTotals },
+    };
   }
 
   /** Counts a finished stream. */
