@@ -26,7 +26,9 @@ test("npm start's demo, run through the Node bootstrap, forms a 3-agent cluster 
   });
   let output = "";
   const drain = async (stream: ReadableStream<Uint8Array>) => {
-    for await (const chunk of stream) output += new TextDecoder().decode(chunk);
+    // One streaming decoder per pipe: the demo prints "…", which a chunk boundary may split.
+    const decoder = new TextDecoder();
+    for await (const chunk of stream) output += decoder.decode(chunk, { stream: true });
   };
   const drained = Promise.all([drain(demo.stdout), drain(demo.stderr)]);
   const nodeDirs = [1, 2, 3].map((n) => join(dataDir, `node-${n}`));
