@@ -1,8 +1,7 @@
 /** `shoal init`: makes the local agent the first manager of a new cluster and prints the join tokens. */
 import type { InitResult } from "../cluster/service.ts";
 import { ExitCode } from "./exit-codes.ts";
-import { ADDRESS_OPTIONS, addressFields } from "./join.ts";
-import { AGENT_OPTIONS, JSON_OPTION, agentRequest } from "./local-agent.ts";
+import { ADDRESS_OPTIONS, AGENT_OPTIONS, JSON_OPTION, addressFields, agentRequest } from "./local-agent.ts";
 import type { Command } from "./registry.ts";
 
 /** The `init` command. */

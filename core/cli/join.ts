@@ -1,20 +1,8 @@
 /** `shoal join <token>`: the local agent joins the cluster the token names. */
-import { configFieldOptions } from "./config-flags.ts";
 import { ExitCode } from "./exit-codes.ts";
-import { AGENT_OPTIONS, JSON_OPTION, agentRequest } from "./local-agent.ts";
-import type { Command, ParsedValues } from "./registry.ts";
+import { ADDRESS_OPTIONS, AGENT_OPTIONS, JSON_OPTION, addressFields, agentRequest } from "./local-agent.ts";
+import type { Command } from "./registry.ts";
 import { UsageError } from "./usage-error.ts";
-
-/** `--advertise-addr` and `--listen-addr`: where a node joining or founding a cluster is reached and binds. */
-export const ADDRESS_OPTIONS = configFieldOptions(["advertiseAddr", "listenAddr"]);
-
-/** The address flags given, as the control API's `advertiseAddr` and `listenAddr` fields. */
-export function addressFields(values: ParsedValues): { advertiseAddr?: string; listenAddr?: string } {
-  return {
-    ...(typeof values["advertise-addr"] === "string" ? { advertiseAddr: values["advertise-addr"] } : {}),
-    ...(typeof values["listen-addr"] === "string" ? { listenAddr: values["listen-addr"] } : {}),
-  };
-}
 
 /** The `join` command. */
 export const joinCommand: Command = {

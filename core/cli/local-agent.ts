@@ -1,4 +1,4 @@
-/** Shared by the cluster commands: the flags that find the local agent, and one request to it. */
+/** Shared by the cluster commands: the flags that find the local agent and give its addresses, one request to it, a table. */
 import { dataFiles } from "../agent/paths.ts";
 import { CONFIG_FILE_OPTION, configFieldOptions, loadConfigFromFlags } from "./config-flags.ts";
 import { controlRequest } from "./control-client.ts";
@@ -6,6 +6,17 @@ import type { CommandContext, CommandOption, ParsedValues } from "./registry.ts"
 
 /** `--config` and `--data-dir`: where the local agent's control socket is. */
 export const AGENT_OPTIONS: Record<string, CommandOption> = { config: CONFIG_FILE_OPTION, ...configFieldOptions(["dataDir"]) };
+
+/** `--advertise-addr` and `--listen-addr`: where a node joining or founding a cluster is reached and binds. */
+export const ADDRESS_OPTIONS = configFieldOptions(["advertiseAddr", "listenAddr"]);
+
+/** The address flags given, as the control API's `advertiseAddr` and `listenAddr` fields. */
+export function addressFields(values: ParsedValues): { advertiseAddr?: string; listenAddr?: string } {
+  return {
+    ...(typeof values["advertise-addr"] === "string" ? { advertiseAddr: values["advertise-addr"] } : {}),
+    ...(typeof values["listen-addr"] === "string" ? { listenAddr: values["listen-addr"] } : {}),
+  };
+}
 
 /** `--json`. */
 export const JSON_OPTION: CommandOption = { type: "boolean", description: "print the reply as JSON" };
