@@ -4,10 +4,9 @@
  */
 import { createServer } from "node:net";
 import { hostname, networkInterfaces } from "node:os";
-import { parseHostPort } from "../common/address.ts";
+import { parseHostPort, requireHostPort } from "../common/address.ts";
 import { ApiError } from "../api/errors.ts";
 import { describeError } from "../common/errors.ts";
-import { hostPort } from "./channel.ts";
 
 /** Addresses chosen by `init` or `join` (each defaults to the agent config's). */
 export interface AddressOptions {
@@ -21,7 +20,7 @@ export interface AddressOptions {
  */
 export function resolveAddresses(options: AddressOptions, config: { listenAddr: string; advertiseAddr: string }): { advertise: string; listen: string } {
   const listen = options.listenAddr ?? config.listenAddr;
-  const bound = hostPort(listen);
+  const bound = requireHostPort(listen);
   const advertise = options.advertiseAddr ?? (config.advertiseAddr || defaultAdvertise(bound.host, bound.port));
   const parsed = parseHostPort(advertise);
   if ("error" in parsed || parsed.host === "0.0.0.0" || parsed.host === "::" || parsed.port === 0) {
@@ -40,7 +39,7 @@ function defaultAdvertise(host: string, port: number): string {
 
 /** Throws a 400 naming the address when nothing can listen on it here. */
 export async function assertBindable(address: string): Promise<void> {
-  const { host, port } = hostPort(address);
+  const { host, port } = requireHostPort(address);
   const probe = createServer();
   try {
     await new Promise<void>((resolve, reject) => {

@@ -9,7 +9,7 @@ import type { MetricsRegistry } from "../api/metrics.ts";
 import { decodeEnvelope, encodeEnvelope } from "../common/envelope.ts";
 import { describeError, ShoalError } from "../common/errors.ts";
 import type { Logger } from "../common/log.ts";
-import { parseHostPort } from "../common/address.ts";
+import { requireHostPort } from "../common/address.ts";
 import { dialSecure, listenSecure, rootPinOf, type SecureConnection, type SecureListener } from "../secure/channel/index.ts";
 import type { ChannelHandler, ChannelPurpose, LocalIdentity } from "./contract.ts";
 
@@ -41,7 +41,7 @@ export class ClusterListener {
     private readonly environment: ChannelEnvironment,
   ) {
     this.listener = listenSecure({
-      ...hostPort(listenAddress),
+      ...requireHostPort(listenAddress),
       ...environment,
       // Getters: the listener copies its credentials into every handshake it starts.
       credentials: {
@@ -114,7 +114,7 @@ export async function dialCluster(
   expectedPeerId?: string,
 ): Promise<SecureConnection> {
   const connection = await dialSecure({
-    ...hostPort(address),
+    ...requireHostPort(address),
     ...environment,
     credentials: {
       clusterId: identity.clusterId,
@@ -137,13 +137,6 @@ function decodeHello(frame: Uint8Array): ChannelPurpose {
   const purpose = (body as { purpose?: unknown } | null)?.purpose;
   if (!PURPOSES.includes(purpose as ChannelPurpose)) throw new ShoalError("bad_hello", `unknown purpose ${JSON.stringify(String(purpose).slice(0, 30))}`);
   return purpose as ChannelPurpose;
-}
-
-/** Splits `host:port`; throws `ShoalError` naming the address when it is not one. */
-export function hostPort(address: string): { host: string; port: number } {
-  const parsed = parseHostPort(address);
-  if ("error" in parsed) throw new ShoalError("address_invalid", `invalid address ${JSON.stringify(address)}: ${parsed.error}`, { address });
-  return parsed;
 }
 
 /**

@@ -8,11 +8,12 @@ import nacl from "tweetnacl";
 import type { MetricsRegistry } from "../api/metrics.ts";
 import { describeError, ShoalError } from "../common/errors.ts";
 import type { Logger } from "../common/log.ts";
+import { requireHostPort } from "../common/address.ts";
 import { ChannelRejectedError, dialSecure, type SecureConnection } from "../secure/channel/index.ts";
 import { verifyCertificate } from "../secure/certificate.ts";
 import { constantTimeEqual } from "../secure/hash.ts";
 import type { JoinToken } from "../secure/token.ts";
-import { dialCluster, encodeHello, hostPort, requestReply } from "./channel.ts";
+import { dialCluster, encodeHello, requestReply } from "./channel.ts";
 import type { LocalIdentity, NodeRole } from "./contract.ts";
 import { joinProof } from "./join-secret.ts";
 import { decodeJoinReply, encodeJoinRequest, type JoinReply, type RaftPeer } from "./join-messages.ts";
@@ -45,7 +46,7 @@ export async function joinCluster(token: JoinToken, environment: JoinEnvironment
   for (const address of token.managers) {
     let connection: SecureConnection;
     try {
-      const { host, port } = hostPort(address);
+      const { host, port } = requireHostPort(address);
       connection = await dialSecure({ host, port, metrics: environment.metrics, logger: environment.logger, credentials: { rootPin: token.rootPin } });
     } catch (error) {
       if (error instanceof ChannelRejectedError && error.rejection.reason === "rootPinMismatch") {
