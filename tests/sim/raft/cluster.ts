@@ -5,6 +5,7 @@
  * exactly what was not yet persisted, and the messages that depended on it are never sent.
  */
 import { RAFT_DEFAULTS, raftConfig, type RaftConfig } from "../../../core/raft/config.ts";
+import { ProposalDroppedError } from "../../../core/raft/errors.ts";
 import { RawNode } from "../../../core/raft/node.ts";
 import { MemoryStorage } from "../../../core/raft/storage.ts";
 import type { Message, NodeId, ReadState } from "../../../core/raft/types.ts";
@@ -46,6 +47,20 @@ export interface SimClusterOptions {
 }
 
 const decoder = new TextDecoder();
+
+/**
+ * Runs a proposal, read or membership call; false when the core dropped it (no leader, a
+ * transfer under way, ...), which a run tolerates. Any other error is thrown.
+ */
+export function unlessDropped(call: () => void): boolean {
+  try {
+    call();
+    return true;
+  } catch (error) {
+    if (!(error instanceof ProposalDroppedError)) throw error;
+    return false;
+  }
+}
 
 /** The cluster; see the module comment. */
 export class SimRaftCluster {

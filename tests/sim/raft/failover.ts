@@ -4,13 +4,12 @@
  * moment, and the run measures the virtual time until a new leader has committed and applied
  * a write. The target is under 1.5 s at the worst draw, not just on average.
  */
-import { ProposalDroppedError } from "../../../core/raft/errors.ts";
 import { RAFT_DEFAULTS } from "../../../core/raft/config.ts";
 import { MemoryStorage } from "../../../core/raft/storage.ts";
 import type { Message } from "../../../core/raft/types.ts";
 import { SeededRandom, VirtualClock, VirtualNetwork } from "../../kit/index.ts";
 import type { SimulateOptions } from "../registry.ts";
-import { SimRaftCluster } from "./cluster.ts";
+import { SimRaftCluster, unlessDropped } from "./cluster.ts";
 import { SafetyMonitor } from "./invariants.ts";
 import { encodePut } from "./kv.ts";
 
@@ -54,12 +53,8 @@ export function simulate(seed: number, options: SimulateOptions = {}): FailoverS
       const leader = cluster.leaders().find((n) => n.id !== old.id);
       if (leader?.raft === undefined) return false;
       if (leader.raft.raft.term !== proposedTerm) {
-        try {
-          cluster.act(leader, (raft) => raft.propose(encodePut({ client: key, seq: leader.raft?.raft.term ?? 0, key, value: "written" })));
-          proposedTerm = leader.raft.raft.term;
-        } catch (error) {
-          if (!(error instanceof ProposalDroppedError)) throw error;
-        }
+        const put = encodePut({ client: key, seq: leader.raft.raft.term, key, value: "written" });
+        if (unlessDropped(() => cluster.act(leader, (raft) => raft.propose(put)))) proposedTerm = leader.raft.raft.term;
       }
       return leader.machine.get(key) === "written";
     },

@@ -11,13 +11,12 @@
  * new entry within `COMMIT_BOUND_TICKS`, and every member applies it within
  * `CATCH_UP_BOUND_TICKS`.
  */
-import { ProposalDroppedError } from "../../../core/raft/errors.ts";
 import { MemoryStorage } from "../../../core/raft/storage.ts";
 import type { ConfState, Message, NodeId } from "../../../core/raft/types.ts";
 import { SeededRandom, Trace, VirtualClock, VirtualNetwork, type Random } from "../../kit/index.ts";
 import { checkLinearizable, kvModel } from "../../kit/linearizability.ts";
 import type { SimulateOptions } from "../registry.ts";
-import { SimRaftCluster } from "./cluster.ts";
+import { SimRaftCluster, unlessDropped } from "./cluster.ts";
 import { SafetyMonitor } from "./invariants.ts";
 import { encodePut } from "./kv.ts";
 import { Workload } from "./clients.ts";
@@ -116,12 +115,7 @@ function run(seed: number, random: Random, voterCount: number, clock: VirtualClo
     () => {
       const leader = cluster.leaders()[0];
       if (leader?.raft !== undefined && leader.raft.raft.term !== proposedTerm) {
-        try {
-          cluster.act(leader, (raft) => raft.propose(marker));
-          proposedTerm = leader.raft.raft.term;
-        } catch (error) {
-          if (!(error instanceof ProposalDroppedError)) throw error;
-        }
+        if (unlessDropped(() => cluster.act(leader, (raft) => raft.propose(marker)))) proposedTerm = leader.raft.raft.term;
       }
       const voters = faults.latestConf().voters;
       const applied = voters.filter((id) => cluster.get(id).machine.get(LIVENESS_KEY) === "done").length;
@@ -246,7 +240,7 @@ class FaultSchedule {
       const leader = this.cluster.leaders()[0];
       const voters = leader?.raft?.confState().voters ?? [];
       const target = voters[this.random.int(Math.max(1, voters.length))];
-      if (leader !== undefined && target !== undefined && this.tolerateDrop(() => this.cluster.act(leader, (raft) => raft.transferLeadership(target)))) this.count("transfer");
+      if (leader !== undefined && target !== undefined && unlessDropped(() => this.cluster.act(leader, (raft) => raft.transferLeadership(target)))) this.count("transfer");
     }
     // Otherwise: a quiet spell.
   }
@@ -259,26 +253,15 @@ class FaultSchedule {
     const conf = raft.confState();
     const learner = conf.learners[0];
     if (learner !== undefined) {
-      if (this.tolerateDrop(() => this.cluster.act(leader, (node) => node.promoteLearner(learner)))) this.count("promoteLearner");
+      if (unlessDropped(() => this.cluster.act(leader, (node) => node.promoteLearner(learner)))) this.count("promoteLearner");
     } else if (conf.voters.length > this.baseVoters) {
       const victim = conf.voters[this.random.int(conf.voters.length)] as NodeId;
-      if (this.tolerateDrop(() => this.cluster.act(leader, (node) => node.removeNode(victim)))) this.count("removeVoter");
+      if (unlessDropped(() => this.cluster.act(leader, (node) => node.removeNode(victim)))) this.count("removeVoter");
     } else {
       // Node ids are never reused: a removed node's old votes must not meet a fresh disk.
       const id = `n${this.nextId++}`;
       this.cluster.spawn(id, new MemoryStorage());
-      if (this.tolerateDrop(() => this.cluster.act(leader, (node) => node.addLearner(id)))) this.count("addLearner");
-    }
-  }
-
-  /** Runs a membership or transfer call; false when the core dropped it. */
-  private tolerateDrop(fn: () => void): boolean {
-    try {
-      fn();
-      return true;
-    } catch (error) {
-      if (!(error instanceof ProposalDroppedError)) throw error;
-      return false;
+      if (unlessDropped(() => this.cluster.act(leader, (node) => node.addLearner(id)))) this.count("addLearner");
     }
   }
 
