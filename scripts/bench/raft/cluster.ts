@@ -106,7 +106,7 @@ export class RaftCluster {
   /** The `/status` of every running node that answers. */
   async statuses(): Promise<ReplicaStatus[]> {
     const running = [...this.nodes.values()].filter((node) => node.process);
-    const answers = await Promise.all(running.map((node) => status(node.url).catch(() => undefined)));
+    const answers = await Promise.all(running.map((node) => nodeStatus(node.url).catch(() => undefined)));
     return answers.filter((answer): answer is ReplicaStatus => answer !== undefined);
   }
 
@@ -160,7 +160,8 @@ export class RaftCluster {
   }
 }
 
-async function status(url: string): Promise<ReplicaStatus> {
+/** The `/status` of the node serving HTTP at `url`; throws when it does not answer within a second. */
+export async function nodeStatus(url: string): Promise<ReplicaStatus> {
   const response = await fetch(`${url}/status`, { signal: AbortSignal.timeout(1000) });
   if (!response.ok) throw new Error(`${url}/status answered ${response.status}`);
   return (await response.json()) as ReplicaStatus;

@@ -6,7 +6,7 @@
 import { Database } from "bun:sqlite";
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { join } from "node:path";
-import { RaftCluster } from "../../../scripts/bench/raft/cluster.ts";
+import { nodeStatus, RaftCluster } from "../../../scripts/bench/raft/cluster.ts";
 import { waitFor } from "../../../scripts/bench/lib/wait.ts";
 
 const root = join(import.meta.dir, "..", "..", "..");
@@ -20,7 +20,7 @@ test("a damaged log tail stops the node with a clear error; store repair lets it
   for (let i = 0; i < 30; i++) expect((await fetch(`${leader.url}/kv/k${i}`, { method: "PUT", body: `v${i}` })).status).toBe(204);
   const victim = [...cluster.nodes.values()].find((node) => node.id !== leaderId);
   if (!victim) throw new Error("no follower");
-  await waitFor(async () => ((await (await fetch(`${victim.url}/status`)).json()) as { applied: number }).applied >= 30, { what: "the follower to apply the writes" });
+  await waitFor(async () => (await nodeStatus(victim.url)).applied >= 30, { what: "the follower to apply the writes" });
   await cluster.kill(victim.id);
 
   // A torn tail: an entry whose write never completed (so was never acknowledged) and whose
