@@ -7,7 +7,7 @@ import { Database } from "bun:sqlite";
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { join } from "node:path";
 import { nodeStatus, RaftCluster } from "../../../scripts/bench/raft/cluster.ts";
-import { waitFor } from "../../../scripts/bench/lib/wait.ts";
+import { waitFor, waitForHttp } from "../../../scripts/bench/lib/wait.ts";
 
 const root = join(import.meta.dir, "..", "..", "..");
 const cluster = new RaftCluster({ size: 3, firstHost: 41 });
@@ -44,6 +44,6 @@ test("a damaged log tail stops the node with a clear error; store repair lets it
 
   cluster.restart(victim.id);
   for (let i = 30; i < 40; i++) expect((await fetch(`${leader.url}/kv/k${i}`, { method: "PUT", body: `v${i}` })).status).toBe(204);
-  await waitFor(async () => (await fetch(`${victim.url}/kv/k39`)).status === 200, { timeoutMs: 15_000, what: "the repaired node to catch up" });
+  await waitForHttp(`${victim.url}/kv/k39`, { timeoutMs: 15_000, what: "the repaired node to catch up" });
   expect(await (await fetch(`${victim.url}/kv/k29`)).text()).toBe("v29");
 }, 60_000);
