@@ -1,17 +1,11 @@
-/** Shared pieces for the key rotation unit tests: a seeded byte source and a small cluster of cores. */
+/** Shared pieces for the key rotation unit tests: seeded key pairs and a small cluster of cores. */
 import nacl from "tweetnacl";
 import { KeyManager, keyRotationConfig, type KeyRotationConfig, KeyringReceiver } from "../../../core/cluster/keyrotation/index.ts";
-import { SeededRandom } from "../../../core/common/random.ts";
+import { seededBytes } from "../secure/channel-fixture.ts";
 
 export const CLUSTER_ID = "test-cluster";
 export const MINUTE = 60_000;
 export const HOUR = 60 * MINUTE;
-
-/** Deterministic random bytes from `seed`. */
-export function seededBytes(seed: number): (length: number) => Uint8Array {
-  const random = new SeededRandom(seed);
-  return (length) => Uint8Array.from({ length }, () => random.int(256));
-}
 
 /** A box key pair derived from `seed`. */
 export function boxKeysFor(seed: number): nacl.BoxKeyPair {

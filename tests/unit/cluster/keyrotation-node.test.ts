@@ -4,7 +4,8 @@ import { encodeEnvelope } from "../../../core/common/envelope.ts";
 import { SeededRandom } from "../../../core/common/random.ts";
 import { Keyring } from "../../../core/secure/keyring.ts";
 import { PacketSeal } from "../../../core/secure/seal.ts";
-import { boxKeysFor, CLUSTER_ID, commit, HOUR, makeManager, makeReceiver, seededBytes } from "./keyrotation-fixture.ts";
+import { seededBytes } from "../secure/channel-fixture.ts";
+import { boxKeysFor, CLUSTER_ID, commit, HOUR, makeManager, makeReceiver } from "./keyrotation-fixture.ts";
 
 const managerKeys = boxKeysFor(1);
 const nodeKeys = boxKeysFor(50);
