@@ -146,3 +146,10 @@ export class TestCluster {
     return agent;
   }
 }
+
+/** A metric's value (the first series with that name, or that exact labelled series) from `node`'s /metrics, or undefined. */
+export async function metricOf(node: TestNode, name: string): Promise<number | undefined> {
+  const text = await (await fetch(`${node.agent.healthUrl}/metrics`)).text();
+  const line = text.split("\n").find((entry) => entry.startsWith(`${name} `) || entry.startsWith(`${name}{`));
+  return line === undefined ? undefined : Number(line.slice(line.lastIndexOf(" ") + 1));
+}

@@ -10,7 +10,7 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { join } from "node:path";
-import { cleanup, TestCluster, waitFor, type ListedNode, type TestNode } from "./harness.ts";
+import { cleanup, metricOf, TestCluster, waitFor, type ListedNode, type TestNode } from "./harness.ts";
 
 const HEARTBEAT_MS = 500;
 const AGENT_ARGS = ["--heartbeat-period-ms", String(HEARTBEAT_MS), "--gossip-profile", "local", "--key-install-grace-ms", "1000"];
@@ -39,11 +39,7 @@ async function readyz(target: TestNode): Promise<{ status: string; checks: { nam
 }
 
 /** The value of one series in `target`'s /metrics, 0 when absent. */
-async function metric(target: TestNode, series: string): Promise<number> {
-  const text = await (await fetch(`${target.agent.healthUrl}/metrics`)).text();
-  const line = text.split("\n").find((candidate) => candidate.startsWith(`${series} `));
-  return line === undefined ? 0 : Number(line.slice(series.length + 1));
-}
+const metric = async (target: TestNode, series: string): Promise<number> => (await metricOf(target, series)) ?? 0;
 
 const statusOf = (listed: ListedNode[], name: string) => listed.find((entry) => entry.hostname === name)?.status;
 const live = () => [...nodes.values()].filter((candidate) => candidate.agent.process.exitCode === null && !candidate.agent.process.killed);

@@ -297,13 +297,6 @@ function lossMatch(percent: number): string {
   return percent === 100 ? "" : `numgen random mod 100 < ${Math.round(percent)} `;
 }
 
-/** A metric's value (the first series with that name) from `node`'s /metrics, or undefined. */
-export async function metricOf(node: TestNode, name: string): Promise<number | undefined> {
-  const text = await (await fetch(`${node.agent.healthUrl}/metrics`)).text();
-  const line = text.split("\n").find((entry) => entry.startsWith(`${name} `) || entry.startsWith(`${name}{`));
-  return line === undefined ? undefined : Number(line.slice(line.lastIndexOf(" ") + 1));
-}
-
 /** One gossip member as `/v1/gossip` on the control socket lists it. */
 export interface GossipMember {
   name: string;

@@ -6,8 +6,8 @@
  * heal, gossip whole again). The steps share one cluster and run in order.
  */
 import { describe, expect, test } from "bun:test";
-import { waitFor, type TestNode } from "../cluster/harness.ts";
-import { gossipMembersOf, metricOf, netnsClusterForFile, netnsUnavailable } from "./harness.ts";
+import { metricOf, waitFor, type TestNode } from "../cluster/harness.ts";
+import { gossipMembersOf, netnsClusterForFile, netnsUnavailable } from "./harness.ts";
 
 const unavailable = netnsUnavailable();
 if (unavailable) console.log(`netns partition tests skipped: ${unavailable}`);
