@@ -15,16 +15,18 @@
  * end every node is `ready` with an open session and holds the current keyring.
  */
 import assert from "node:assert";
-import { dispatcherConfig } from "../../../core/cluster/dispatcher/index.ts";
+import { dispatcherConfig, sessionTimeout } from "../../../core/cluster/dispatcher/index.ts";
 import { SeededRandom } from "../../kit/index.ts";
 import type { SimulateOptions } from "../registry.ts";
 import { DispatcherCluster } from "./cluster.ts";
 
 const MANAGERS = 3;
-/** A killed worker is `down` within this of its death: 3 missed heartbeats plus one period of slack. */
-const DOWN_WITHIN_MS = 20_000;
+/** The default timing, which the deadlines below are derived from. */
+const CONFIG = dispatcherConfig();
+/** A killed worker is `down` within this of its death: the missed heartbeats plus one period of slack. */
+const DOWN_WITHIN_MS = sessionTimeout(CONFIG.heartbeatPeriod, CONFIG) + CONFIG.heartbeatPeriod;
 /** With its manager dead too, the leader's orphan watch also waits `orphanGrace`. */
-const ORPHAN_DOWN_WITHIN_MS = 20_000 + 30_000 + 2_000;
+const ORPHAN_DOWN_WITHIN_MS = DOWN_WITHIN_MS + CONFIG.orphanGrace + 2_000;
 /** A node back on the network is `ready` within this. */
 const READY_WITHIN_MS = 12_000;
 const END_MS = 600_000;
@@ -49,7 +51,7 @@ export function simulate(seed: number, options: SimulateOptions = {}): Dispatche
   const nodeCount = options.nodes ?? 8;
   if (!Number.isInteger(nodeCount) || nodeCount < MANAGERS + 3) throw new RangeError(`dispatcher simulation needs at least ${MANAGERS + 3} nodes, got ${nodeCount}`);
   const random = new SeededRandom(seed);
-  const cluster = new DispatcherCluster(random.fork(), dispatcherConfig(), MANAGERS, nodeCount - MANAGERS);
+  const cluster = new DispatcherCluster(random.fork(), CONFIG, MANAGERS, nodeCount - MANAGERS);
   const { clock } = cluster;
   const workers = random.shuffle([...cluster.workerIds]);
   const [killed, cutOff, powerLoss] = workers as [string, string, string];
@@ -147,7 +149,7 @@ const SPURIOUS_DOWN_MAX_MS = 30_000;
 export function simulateLoss(seed: number, options: SimulateOptions = {}): DispatcherLossSummary {
   const nodeCount = options.nodes ?? 8;
   const random = new SeededRandom(seed);
-  const cluster = new DispatcherCluster(random.fork(), dispatcherConfig(), MANAGERS, Math.max(0, nodeCount - MANAGERS));
+  const cluster = new DispatcherCluster(random.fork(), CONFIG, MANAGERS, Math.max(0, nodeCount - MANAGERS));
   cluster.net.setLoss(LOSS);
   cluster.start();
   cluster.clock.advanceTo(LOSS_RUN_MS);
