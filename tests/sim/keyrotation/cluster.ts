@@ -16,7 +16,7 @@ import { KeyDistributor, KeyManager, KeyringReceiver, type KeyRotationConfig, in
 import { Keyring } from "../../../core/secure/keyring.ts";
 import { PacketSeal } from "../../../core/secure/seal.ts";
 import { type Random, VirtualClock, VirtualNetwork } from "../../kit/index.ts";
-import { ReplicatedLog } from "./replicated-log.ts";
+import { ReplicatedLog, type ReplicatedLogTiming } from "./replicated-log.ts";
 
 /** Dispatcher session messages between a node and its manager. */
 export type SessionMessage = { kind: "hello"; version: number } | { kind: "keyring"; sealed: Uint8Array } | { kind: "ack"; version: number };
@@ -44,6 +44,9 @@ export interface ClusterSettings {
 
 /** A failed probe: `receiver` could not open what `sender` sealed. */
 export class ProbeFailure extends Error {}
+
+/** How long a proposal takes to commit in the modelled log, in virtual ms. */
+export const COMMIT_TIMING: Readonly<ReplicatedLogTiming> = { commitMinMs: 2, commitMaxMs: 60 };
 
 const CLUSTER_ID = "sim-cluster";
 const PROBE = new TextEncoder().encode("probe");
@@ -106,7 +109,7 @@ export class KeyRotationCluster {
       for (let i = 0; i < words.byteLength; i += 4) words.setUint32(i, bytesRandom.nextUint32());
       return new Uint8Array(words.buffer, 0, length);
     };
-    this.log = new ReplicatedLog(this.clock, random.fork(), { commitMinMs: 2, commitMaxMs: 60 });
+    this.log = new ReplicatedLog(this.clock, random.fork(), COMMIT_TIMING);
     this.net = new VirtualNetwork<SessionMessage>({
       clock: this.clock,
       random: random.fork(),

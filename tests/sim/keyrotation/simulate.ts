@@ -18,13 +18,12 @@ import { keyVersion } from "../../../core/cluster/keyrotation/state.ts";
 import { type Random, SeededRandom, totalDropped } from "../../kit/index.ts";
 import type { SimulateOptions } from "../registry.ts";
 import { RotationAudit } from "./audit.ts";
-import { type ClusterSettings, KeyRotationCluster } from "./cluster.ts";
+import { type ClusterSettings, COMMIT_TIMING, KeyRotationCluster } from "./cluster.ts";
 
 const INTERVAL_MS = 120_000;
 const RUN_MS = 9 * INTERVAL_MS;
 const SETTLE_MS = 60_000;
 const MAX_LATENESS_MS = 30_000;
-const COMMIT_MAX_MS = 60;
 const MANAGERS = 3;
 
 /** What one run did. */
@@ -61,7 +60,7 @@ export function simulate(seed: number, options: SimulateOptions = {}): KeyRotati
     reorder: 0.1,
   };
   const cluster = new KeyRotationCluster(random.fork(), settings);
-  const audit = new RotationAudit(settings.config, MAX_LATENESS_MS, COMMIT_MAX_MS);
+  const audit = new RotationAudit(settings.config, MAX_LATENESS_MS, COMMIT_TIMING.commitMaxMs);
   cluster.log.onCommit((entry) => audit.observe(entry));
   const faults = random.fork();
   cluster.start();
