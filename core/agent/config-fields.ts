@@ -5,7 +5,7 @@
  */
 import { isAbsolute, resolve } from "node:path";
 import { LOG_FORMATS, LOG_LEVELS } from "../common/log.ts";
-import { formatHostPort, parseHostPort } from "../common/address.ts";
+import { formatHostPort, type HostPort, isWildcardHost, parseHostPort } from "../common/address.ts";
 import { type AgentConfig, GOSSIP_PROFILES } from "./config.ts";
 
 /** Thrown by a field parser; carries what the field accepts (the loader adds field, value and source). */
@@ -34,19 +34,22 @@ function text(raw: unknown): string {
   return raw;
 }
 
-function listenAddress(raw: unknown): string {
-  const parsed = parseHostPort(text(raw).trim());
+function hostPort(value: string): HostPort {
+  const parsed = parseHostPort(value);
   if ("error" in parsed) throw new FieldValueError(parsed.error);
-  return formatHostPort(parsed);
+  return parsed;
+}
+
+function listenAddress(raw: unknown): string {
+  return formatHostPort(hostPort(text(raw).trim()));
 }
 
 /** Other nodes dial this address, so a wildcard host or port 0 would be unreachable. */
 function advertiseAddress(raw: unknown): string {
   const value = text(raw).trim();
   if (value === "") return "";
-  const parsed = parseHostPort(value);
-  if ("error" in parsed) throw new FieldValueError(parsed.error);
-  if (parsed.host === "0.0.0.0" || parsed.host === "::" || parsed.port === 0) {
+  const parsed = hostPort(value);
+  if (isWildcardHost(parsed.host) || parsed.port === 0) {
     throw new FieldValueError("expected an address other nodes can dial: not 0.0.0.0, :: or port 0");
   }
   return formatHostPort(parsed);

@@ -38,6 +38,11 @@ export function formatHostPort({ host, port }: HostPort): string {
   return host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`;
 }
 
+/** Whether `host` is a wildcard (`0.0.0.0` or `::`): fine to bind, but no peer can dial it. */
+export function isWildcardHost(host: string): boolean {
+  return host === "0.0.0.0" || host === "::";
+}
+
 /** Parses `host:port` like `parseHostPort`, throwing `ShoalError("address_invalid")` when invalid. */
 export function requireHostPort(text: string): HostPort {
   const parsed = parseHostPort(text);
