@@ -4,7 +4,7 @@
  */
 import { createServer } from "node:net";
 import { hostname, networkInterfaces } from "node:os";
-import { parseHostPort, requireHostPort } from "../common/address.ts";
+import { isWildcardHost, parseHostPort, requireHostPort } from "../common/address.ts";
 import { ApiError } from "../api/errors.ts";
 import { describeError } from "../common/errors.ts";
 
@@ -23,14 +23,14 @@ export function resolveAddresses(options: AddressOptions, config: { listenAddr: 
   const bound = requireHostPort(listen);
   const advertise = options.advertiseAddr ?? (config.advertiseAddr || defaultAdvertise(bound.host, bound.port));
   const parsed = parseHostPort(advertise);
-  if ("error" in parsed || parsed.host === "0.0.0.0" || parsed.host === "::" || parsed.port === 0) {
+  if ("error" in parsed || isWildcardHost(parsed.host) || parsed.port === 0) {
     throw new ApiError(400, "invalid_address", `advertise address ${JSON.stringify(advertise)} is not one other nodes can dial`);
   }
   return { advertise, listen };
 }
 
 function defaultAdvertise(host: string, port: number): string {
-  if (host !== "0.0.0.0" && host !== "::") return `${host}:${port}`;
+  if (!isWildcardHost(host)) return `${host}:${port}`;
   const candidates = Object.values(networkInterfaces()).flat().filter((entry) => entry && entry.family === "IPv4" && !entry.internal);
   const address = candidates[0]?.address;
   if (!address) throw new ApiError(400, "invalid_address", `no address to advertise on ${hostname()}: pass --advertise-addr`);

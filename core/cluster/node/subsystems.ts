@@ -8,7 +8,7 @@
  * (naming the manager it is trying), `gossip` while it holds no keyring or has not joined.
  */
 import { hostname } from "node:os";
-import { formatHostPort, parseHostPort } from "../../common/address.ts";
+import { formatHostPort, isWildcardHost, parseHostPort } from "../../common/address.ts";
 import { ConfigError } from "../../agent/config.ts";
 import type { Subsystem, SubsystemContext, SubsystemFactory } from "../../agent/subsystem.ts";
 import type { ClusterRuntime, ClusterRuntimeSource, LocalIdentity } from "../contract.ts";
@@ -215,7 +215,7 @@ class GossipSubsystem extends IdentityFollower {
 function gossipBind(gossipAddr: string, clusterAddress: string) {
   const gossip = parseHostPort(gossipAddr);
   if ("error" in gossip) throw new ConfigError(`invalid gossipAddr ${JSON.stringify(gossipAddr)}: ${gossip.error}`);
-  if (gossip.host !== "0.0.0.0" && gossip.host !== "::") return gossip;
+  if (!isWildcardHost(gossip.host)) return gossip;
   const cluster = parseHostPort(clusterAddress);
   return "error" in cluster ? gossip : { host: cluster.host, port: gossip.port };
 }
