@@ -135,7 +135,7 @@ function heapPerPair(count: number): string {
   return `${((stats.heapSize + stats.extraMemorySize) / pairs).toFixed(0)} bytes of live heap per (node, member) pair; objects per pair: ${types.join(", ")}`;
 }
 
-const gigabytes = (bytes: number) => `${(bytes / 2 ** 30).toFixed(1)} GB`;
+const gigabytes = (bytes: number) => `${(bytes / 1e9).toFixed(1)} GB`;
 
 /**
  * Starts `names` in waves of `waveSize`: the first wave joins through the first three nodes, each
