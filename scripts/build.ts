@@ -23,8 +23,8 @@ function gitCommit(): string {
  * (`bun build --compile-jit-policy`). An agent at rest handles a few packets and timers a second:
  * at the normal policy its functions cross the tier-up thresholds one by one over the first
  * minute or two, and compiling them costs more CPU than the compiled code ever saves at that
- * rate (measured with 20 gossip nodes: about a third of a node's CPU over its first minute went
- * to the JIT's compiler thread). Busy paths still reach the optimizing tiers, just after more runs.
+ * rate (a per-thread profile of 20 gossip nodes 50–80 s after start: the JIT's compiler threads
+ * took 24% of a node's CPU). Busy paths still reach the optimizing tiers, just after more runs.
  */
 export const JIT_POLICY = 100;
 
