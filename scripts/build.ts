@@ -28,6 +28,13 @@ function gitCommit(): string {
  */
 export const JIT_POLICY = 100;
 
+/**
+ * Worker programs every binary embeds beside its entry: `new Worker` in a compiled binary finds
+ * only files the build included. With the project root as the bundle root, each sits in the
+ * binary under its path from the root, where its opener looks for it.
+ */
+export const WORKER_ENTRIES: readonly string[] = ["core/store/checkpoint-worker.ts"];
+
 /** Options of `build`. */
 export interface BuildOptions {
   /** Where the binary is written. Default dist/shoal. */
@@ -51,7 +58,7 @@ export function build({ outfile = binaryPath, entry = join(root, "main.ts"), rep
     [
       "build", "--compile", "--minify", `--compile-jit-policy=${JIT_POLICY}`,
       `--define=SHOAL_BUILD_COMMIT=${JSON.stringify(gitCommit())}`,
-      entry, "--outfile", partial,
+      `--root=${root}`, entry, ...WORKER_ENTRIES.map((worker) => join(root, worker)), "--outfile", partial,
     ],
     { cwd: root, stdio: ["ignore", "ignore", "inherit"] },
   );

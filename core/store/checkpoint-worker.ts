@@ -12,3 +12,5 @@ const open = new Map<string, Database>();
 
 checkpointPeriodically(open);
 self.onmessage = (event: MessageEvent<CheckpointCommand>) => applyCommand(open, event.data);
+// Tells the opener the worker runs (see `checkpointThread`).
+self.postMessage("ready");

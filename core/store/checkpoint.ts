@@ -5,8 +5,8 @@
  * state machine therefore raise the automatic threshold to a backstop (`WAL_BACKSTOP_PAGES`)
  * and register their files here: one worker thread per process checkpoints them PASSIVE (which
  * never waits for, nor blocks, a writer) every `CHECKPOINT_INTERVAL_MS`. Where no worker can be
- * started, the same checkpoints run on a timer in this thread, which is no worse than SQLite's
- * default.
+ * started, the same checkpoints run on a timer in this thread, with a warning: every write
+ * queues behind them there.
  */
 import { Database } from "bun:sqlite";
 import { describeError } from "../common/errors.ts";
@@ -70,7 +70,11 @@ export function applyCommand(open: Map<string, Database>, command: CheckpointCom
   }
 }
 
+/** Where checkpoints run: on their worker thread, on this thread after the worker failed to start, or nowhere yet. */
+export type CheckpointThread = "worker" | "main" | "none";
+
 interface Runner {
+  readonly thread: CheckpointThread;
   send(command: CheckpointCommand): void;
   stop(): void;
 }
@@ -78,16 +82,36 @@ interface Runner {
 const watched = new Map<string, number>();
 let runner: Runner | undefined;
 
+/**
+ * The worker's program. A compiled binary embeds it under its path from the project root
+ * (`WORKER_ENTRIES` in scripts/build.ts), and there a bundled module's `import.meta.url` is the
+ * binary's own; run from source, the program sits beside this file.
+ */
+function workerProgram(): URL {
+  const compiled = import.meta.url.startsWith("file:///$bunfs/");
+  return new URL(compiled ? "./core/store/checkpoint-worker.ts" : "./checkpoint-worker.ts", import.meta.url);
+}
+
 function startWorker(): Runner {
-  const worker = new Worker(new URL("./checkpoint-worker.ts", import.meta.url));
+  const worker = new Worker(workerProgram());
   worker.unref();
-  // A worker that fails to load (e.g. a build that did not bundle it) hands over to this thread.
-  worker.addEventListener("error", () => {
+  let thread: CheckpointThread = "none";
+  worker.addEventListener("message", () => (thread = "worker"), { once: true });
+  // A worker that fails to load hands over to this thread, loudly: checkpoints here stall every
+  // write behind them (tens of milliseconds, every interval).
+  worker.addEventListener("error", (event) => {
+    console.error(`shoal: the WAL checkpoint worker failed to start (${event.message}); checkpointing on the main thread, which stalls writes`);
     worker.terminate();
     runner = startInThread();
     for (const path of watched.keys()) runner.send({ type: "watch", path });
   });
-  return { send: (command) => worker.postMessage(command), stop: () => worker.terminate() };
+  return {
+    get thread() {
+      return thread;
+    },
+    send: (command) => worker.postMessage(command),
+    stop: () => worker.terminate(),
+  };
 }
 
 function startInThread(): Runner {
@@ -95,9 +119,15 @@ function startInThread(): Runner {
   const timer = checkpointPeriodically(open);
   timer.unref();
   return {
+    thread: "main",
     send: (command) => applyCommand(open, command),
     stop: () => clearInterval(timer),
   };
+}
+
+/** Where this process's checkpoints run now; `/metrics` reports it, as a silent fallback costs every write. */
+export function checkpointThread(): CheckpointThread {
+  return runner?.thread ?? "none";
 }
 
 /**

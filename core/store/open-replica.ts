@@ -11,6 +11,7 @@ import { raftConfig, type RaftConfig } from "../raft/config.ts";
 import { RawNode } from "../raft/node.ts";
 import { SnapshotTemporarilyUnavailableError } from "../raft/errors.ts";
 import type { ConfState, NodeId } from "../raft/types.ts";
+import { checkpointThread } from "./checkpoint.ts";
 import { DurableStorage } from "./raft-storage.ts";
 import { Replica, type ReplicaTransport } from "./replica.ts";
 import type { StateMachine } from "./state-machine.ts";
@@ -40,6 +41,7 @@ export interface OpenReplicaOptions<R> {
  */
 export function openReplica<R>(options: OpenReplicaOptions<R>): { replica: Replica<R>; storage: DurableStorage } {
   const storage = DurableStorage.open(options.dataDir);
+  reportCheckpointThread(options.metrics);
   try {
     if (options.bootstrap && storage.isEmpty()) storage.bootstrap(options.bootstrap);
     const { stateMachine } = options;
@@ -71,4 +73,11 @@ export function openReplica<R>(options: OpenReplicaOptions<R>): { replica: Repli
     storage.close();
     throw error;
   }
+}
+
+/** Exposes where this process's WAL checkpoints run, as `shoal_store_checkpoint_worker`. */
+function reportCheckpointThread(metrics: MetricsRegistry | undefined): void {
+  if (!metrics) return;
+  const gauge = metrics.gauge("shoal_store_checkpoint_worker", "1 while WAL checkpoints run on their worker thread; 0 when they run on the thread that serves raft, stalling its writes.");
+  metrics.onCollect(() => gauge.set(checkpointThread() === "worker" ? 1 : 0));
 }

@@ -16,7 +16,7 @@ import { decodeJoinReply } from "../../../core/cluster/join-messages.ts";
 import { encodeEnvelope } from "../../../core/common/envelope.ts";
 import { dialSecure } from "../../../core/secure/channel/index.ts";
 import { formatJoinToken, parseJoinToken } from "../../../core/secure/token.ts";
-import { cleanup, TestCluster, waitFor, type TestNode } from "./harness.ts";
+import { cleanup, metricOf, TestCluster, waitFor, type TestNode } from "./harness.ts";
 
 const cluster = new TestCluster();
 let m1: TestNode;
@@ -64,6 +64,8 @@ describe("cluster formation", () => {
       await waitFor(() => m1.agent.log().includes(`msg="learner promoted to voter" node=${id}`), { timeoutMs: 10_000, what: `promotion of ${manager.name}` });
       expect(m1.agent.log()).toContain(`msg="manager added to raft as a learner" node=${id}`);
     }
+    // The binary embeds the checkpoint worker: its managers' WAL checkpoints run off the raft thread.
+    for (const manager of [m1, m2, m3]) expect(await metricOf(manager, "shoal_store_checkpoint_worker")).toBe(1);
     // Followers answer node ls (forwarded to the leader) with the same view.
     expect(cluster.list(m3).map((node) => node.hostname)).toEqual(["m1", "m2", "m3", "w1"]);
   }, 90_000);

@@ -2,7 +2,7 @@ import { Database } from "bun:sqlite";
 import { expect, test } from "bun:test";
 import { statSync } from "node:fs";
 import { join } from "node:path";
-import { checkpointInBackground } from "../../../core/store/checkpoint.ts";
+import { checkpointInBackground, checkpointThread } from "../../../core/store/checkpoint.ts";
 import { tempDir } from "./temp-dirs.ts";
 import { waitFor } from "../../../scripts/bench/lib/wait.ts";
 
@@ -18,6 +18,7 @@ test("registered files are checkpointed in the background, off the writing threa
   expect(statSync(path).size).toBeLessThan(100_000);
   const stop = checkpointInBackground(path);
   try {
+    await waitFor(() => checkpointThread() === "worker", { timeoutMs: 10_000, intervalMs: 20, what: "the checkpoint worker to start" });
     await waitFor(() => statSync(path).size >= 800_000, { timeoutMs: 10_000, intervalMs: 20, what: "the WAL to be checkpointed" });
     expect(statSync(path).size).toBeGreaterThanOrEqual(800_000);
   } finally {
