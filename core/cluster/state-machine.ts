@@ -11,6 +11,7 @@ import { decodeEnvelope, encodeEnvelope } from "../common/envelope.ts";
 import { DecodeError, describeError } from "../common/errors.ts";
 import type { Snapshot } from "../raft/types.ts";
 import type { Command, StateMachine } from "../store/state-machine.ts";
+import { syncSqliteFile } from "../store/wal-sync.ts";
 import { decodeClusterCommand, decodeJoinTokens, decodeNode, record } from "./codec.ts";
 import type { AppliedCommand, ClusterNode, ClusterStateView } from "./contract.ts";
 import { decodeKeyState, encodeKeyState } from "./keyrotation/index.ts";
@@ -25,13 +26,15 @@ export type ClusterApplyResult = AppliedCommand | { index: number; refusal: { co
 /** The cluster state of one manager, durable in `<dataDir>/cluster.db`. */
 export class ClusterStateMachine implements StateMachine<ClusterApplyResult> {
   private readonly db: Database;
+  private readonly path: string;
   private current: ClusterStateView;
   private readonly listeners = new Set<(applied: AppliedCommand) => void>();
   private readonly restoreListeners = new Set<(state: ClusterStateView) => void>();
 
   /** Opens (creating when missing) the state in `dataDir`. */
   constructor(dataDir: string) {
-    this.db = new Database(join(dataDir, "cluster.db"), { create: true, strict: true });
+    this.path = join(dataDir, "cluster.db");
+    this.db = new Database(this.path, { create: true, strict: true });
     this.db.run("PRAGMA journal_mode = WAL");
     this.db.run("PRAGMA synchronous = NORMAL");
     this.db.run("CREATE TABLE IF NOT EXISTS state (id INTEGER PRIMARY KEY CHECK (id = 1), data BLOB NOT NULL)");
@@ -83,10 +86,8 @@ export class ClusterStateMachine implements StateMachine<ClusterApplyResult> {
     return results;
   }
 
-  sync(): void {
-    this.db.run("PRAGMA synchronous = FULL");
-    this.save(this.current);
-    this.db.run("PRAGMA synchronous = NORMAL");
+  sync(): Promise<void> {
+    return syncSqliteFile(this.path);
   }
 
   snapshot(): Uint8Array {

@@ -13,6 +13,7 @@ import { DecodeError, describeError } from "../common/errors.ts";
 import type { Snapshot } from "../raft/types.ts";
 import { checkpointInBackground, configureWal } from "./checkpoint.ts";
 import type { Command, StateMachine } from "./state-machine.ts";
+import { syncSqliteFile } from "./wal-sync.ts";
 
 /** A KV command, CBOR-encoded in a `kv.cmd` envelope. */
 export type KvCommand = { op: "put"; key: string; value: Uint8Array } | { op: "delete"; key: string };
@@ -47,12 +48,14 @@ export function decodeKvCommand(bytes: Uint8Array): KvCommand {
 /** The KV state machine of one node, durable in `<dataDir>/kv.db`. */
 export class KvStateMachine implements StateMachine<KvResult> {
   private readonly db: Database;
+  private readonly path: string;
   private applied: number;
   private readonly stopCheckpoints: () => void;
 
   /** Opens (creating when missing) the state in `dataDir`. */
   constructor(dataDir: string) {
-    const path = join(dataDir, "kv.db");
+    this.path = join(dataDir, "kv.db");
+    const path = this.path;
     this.db = new Database(path, { create: true, strict: true });
     configureWal(this.db, "NORMAL");
     this.db.run("CREATE TABLE IF NOT EXISTS kv (key TEXT PRIMARY KEY, value BLOB NOT NULL)");
@@ -120,11 +123,8 @@ export class KvStateMachine implements StateMachine<KvResult> {
     this.applied = applied;
   }
 
-  sync(): void {
-    // In WAL mode one fully synchronous commit fsyncs the log with every earlier commit in it.
-    this.db.run("PRAGMA synchronous = FULL");
-    this.db.transaction(() => this.writeApplied(this.applied))();
-    this.db.run("PRAGMA synchronous = NORMAL");
+  sync(): Promise<void> {
+    return syncSqliteFile(this.path);
   }
 
   close(): void {

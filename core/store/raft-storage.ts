@@ -8,6 +8,12 @@
  * etcd's MemoryStorage-over-WAL split, in one object). Every write of entries, term, vote or
  * snapshot is a transaction that is on disk when the method returns, so nothing is acknowledged
  * before it is durable.
+ *
+ * Compaction costs no write of its own: it takes effect in memory at once, and the rows it drops
+ * leave the file a chunk at a time inside the following writes (`COMPACTION_ROWS_PER_WRITE`).
+ * Deleting a threshold's worth of rows in one fsynced transaction stalled the raft thread for
+ * 5–17 ms under the raft bench's load. Rows at or below the recorded log start are never read,
+ * so a crash mid-way leaves only dead rows, which the next writes remove.
  */
 import type { Database } from "bun:sqlite";
 import { join } from "node:path";
@@ -16,6 +22,9 @@ import { limitSize } from "../raft/size.ts";
 import { bootstrapLog, changesTermOrVote, cloneConf, emptyConfState, type InitialState, type Storage } from "../raft/storage.ts";
 import type { ConfState, Entry, HardState, Snapshot } from "../raft/types.ts";
 import { checkpointInBackground } from "./checkpoint.ts";
+
+/** Compacted rows deleted per write at most: a few hundred microseconds added to a write, never a stall. */
+const COMPACTION_ROWS_PER_WRITE = 1000;
 import { entryRow, loadState, openDatabase, RAFT_DB_FILE, writeRecord, type LogStart, type StoredSnapshot } from "./schema.ts";
 
 /** What one `Ready` asks to persist, written in one transaction. */
@@ -34,6 +43,10 @@ export class DurableStorage implements Storage {
   private snapshotSource: (() => Uint8Array) | undefined;
   /** Entries `start.index + 1 ..= lastIndex()`. */
   private log: Entry[];
+  /** The log start recorded in the file; behind `start` until a write after `compact()` records it. */
+  private fileStart: LogStart;
+  /** Rows up to this index are gone from the file; those above it, up to `start.index`, wait for deletion. */
+  private deletedThrough: number;
 
   /** Stops the background WAL checkpoints of this file. */
   private readonly stopCheckpoints: () => void;
@@ -48,6 +61,9 @@ export class DurableStorage implements Storage {
     this.start = state.logStart;
     this.latest = state.snapshot ?? { meta: { index: 0, term: 0, conf: emptyConfState() }, data: new Uint8Array() };
     this.log = state.entries;
+    this.fileStart = state.logStart;
+    const lowest = db.query("SELECT min(idx) AS idx FROM entries").get() as { idx: number | null };
+    this.deletedThrough = lowest.idx === null ? this.start.index : lowest.idx - 1;
     this.stopCheckpoints = checkpointInBackground(path);
   }
 
@@ -159,12 +175,15 @@ export class DurableStorage implements Storage {
     // term, vote or entry could break safety. Skipping that fsync saves one per round trip.
     const mustSync = appended !== undefined || snapshot !== undefined || changesTermOrVote(batch.hardState, this.hardState);
     if (!mustSync) this.db.run("PRAGMA synchronous = NORMAL");
+    const trimThrough = snapshot ? start.index : Math.min(start.index, this.deletedThrough + COMPACTION_ROWS_PER_WRITE);
     this.db.transaction(() => {
       if (snapshot) {
         writeRecord(this.db, "snapshot", snapshot);
-        writeRecord(this.db, "logStart", start);
         this.db.query("DELETE FROM entries").run();
+      } else if (trimThrough > this.deletedThrough) {
+        this.db.query("DELETE FROM entries WHERE idx <= ?").run(trimThrough);
       }
+      if (snapshot || start.index !== this.fileStart.index) writeRecord(this.db, "logStart", start);
       if (appended !== undefined) {
         this.db.query("DELETE FROM entries WHERE idx >= ?").run(appended.from);
         const insert = this.db.query("INSERT INTO entries (idx, term, type, data, crc) VALUES (?, ?, ?, ?, ?)");
@@ -181,6 +200,8 @@ export class DurableStorage implements Storage {
       for (const entry of appended.entries) log.push(entry);
     }
     this.start = start;
+    this.fileStart = start;
+    this.deletedThrough = Math.max(this.deletedThrough, trimThrough);
     this.log = log;
   }
 
@@ -217,16 +238,13 @@ export class DurableStorage implements Storage {
 
   /**
    * Discards entries up to and including `index`, which must be covered by the latest snapshot
-   * (a compacted entry can only be recovered from one). Durable on return.
+   * (a compacted entry can only be recovered from one). Takes effect for reads at once; the
+   * file catches up over the next writes (see the module comment).
    */
   compact(index: number): void {
     if (index <= this.start.index) return;
     if (index > this.latest.meta.index) throw new UnavailableError(index, this.latest.meta.index);
     const start = { index, term: this.term(index) };
-    this.db.transaction(() => {
-      writeRecord(this.db, "logStart", start);
-      this.db.query("DELETE FROM entries WHERE idx <= ?").run(index);
-    })();
     this.log = this.log.slice(index - this.start.index);
     this.start = start;
   }

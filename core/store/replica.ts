@@ -31,6 +31,10 @@ import type { Command, StateMachine } from "./state-machine.ts";
 const utf8Encoder = new TextEncoder();
 const utf8Decoder = new TextDecoder();
 
+function stoppedError(): ShoalError {
+  return new ShoalError("replica_stopped", "the replica stopped");
+}
+
 /** Where the replica sends the core's messages. */
 export interface ReplicaTransport {
   send(messages: readonly Message[]): void;
@@ -88,6 +92,8 @@ export class Replica<R> {
   private ticker: ReturnType<typeof setInterval> | undefined;
   private scheduled = false;
   private stopped = false;
+  /** A snapshot waits for the state machine's fsync (see `maybeSnapshot`). */
+  private snapshotInFlight = false;
   private readonly gauges;
   private readonly counters;
 
@@ -125,9 +131,8 @@ export class Replica<R> {
   stop(): void {
     this.stopped = true;
     clearInterval(this.ticker);
-    const stopped = new ShoalError("replica_stopped", "the replica stopped");
-    this.proposals.rejectAll(stopped);
-    this.reads.rejectAll(stopped);
+    this.proposals.rejectAll(stoppedError());
+    this.reads.rejectAll(stoppedError());
     this.queued = [];
   }
 
@@ -144,6 +149,7 @@ export class Replica<R> {
 
   /** Proposes a command; resolves with its result once it is applied on this node. */
   propose(command: Uint8Array): Promise<R> {
+    if (this.stopped) return Promise.reject(stoppedError());
     const requestId = `${this.config.core.raft.id}:${this.bootNonce}:${this.nextRequest++}`;
     const result = this.proposals.add(requestId);
     this.queued.push({ requestId, data: encodeProposal({ requestId, command }) });
@@ -153,6 +159,7 @@ export class Replica<R> {
 
   /** Resolves once the local state reflects every write committed before the call (ReadIndex). */
   read(): Promise<void> {
+    if (this.stopped) return Promise.reject(stoppedError());
     const key = `${this.bootNonce}:${this.nextRequest++}`;
     const result = this.reads.add(key);
     this.submitRead(key, utf8Encoder.encode(key));
@@ -333,19 +340,41 @@ export class Replica<R> {
     this.readyReads = waiting;
   }
 
+  /**
+   * Takes a snapshot once the threshold is crossed. Lazy: the state machine's own file is the
+   * snapshot, so it costs one fsync of that file, not a copy of the state; the bytes are produced
+   * only if a follower ever needs them. The fsync runs off this thread and the snapshot is
+   * recorded when it completes; meanwhile writes go on, and no second snapshot starts.
+   */
   private maybeSnapshot(): void {
     const { storage, stateMachine, core } = this.config;
-    if (!core.snapshotDue(this.snapshotIndex)) return;
-    const applied = stateMachine.appliedIndex();
-    // Lazy: the state machine's own file is the snapshot, so this costs one fsync, not a copy
-    // of the whole state; the bytes are produced only if a follower ever needs them.
-    stateMachine.sync();
-    storage.createSnapshot(applied, core.confState());
-    this.snapshotIndex = applied;
-    const compactTo = core.compactionIndex(applied);
+    if (this.snapshotInFlight || !core.snapshotDue(this.snapshotIndex)) return;
+    const index = stateMachine.appliedIndex();
+    const conf = core.confState();
+    this.snapshotInFlight = true;
+    stateMachine
+      .sync()
+      .then(() => this.recordSnapshot(index, conf))
+      .catch((error: unknown) => {
+        // The state machine's writes may not be on disk, or the log's may not: serving on could
+        // acknowledge lost data.
+        this.logger.error("snapshot failed; stopping", { error: describeError(error) });
+        this.stop();
+      })
+      .finally(() => (this.snapshotInFlight = false));
+  }
+
+  /** Records a snapshot at `index`, now durable in the state machine, and compacts the log behind it. */
+  private recordSnapshot(index: number, conf: ConfState): void {
+    const { storage, core } = this.config;
+    // A snapshot installed from the leader meanwhile supersedes this one.
+    if (this.stopped || index <= storage.snapshotIndex()) return;
+    storage.createSnapshot(index, conf);
+    this.snapshotIndex = index;
+    const compactTo = core.compactionIndex(index);
     if (compactTo >= storage.firstIndex()) storage.compact(compactTo);
     this.counters.taken?.inc();
-    this.logger.info("snapshot taken", { index: applied, firstIndex: storage.firstIndex() });
+    this.logger.info("snapshot taken", { index, firstIndex: storage.firstIndex() });
   }
 
   private changeRole(soft: SoftState): void {

@@ -23,8 +23,11 @@ export interface StateMachine<R> {
    * replica alike rather than throwing.
    */
   apply(commands: readonly Command[], appliedIndex: number): R[];
-  /** Makes everything applied so far durable (fsync): the log before it may then be compacted. */
-  sync(): void;
+  /**
+   * Resolves once everything applied before the call is durable (fsync), without blocking the
+   * caller's thread meanwhile: the log up to that point may then be compacted.
+   */
+  sync(): Promise<void>;
   /**
    * The whole state as of `appliedIndex()`, as bytes for a Raft snapshot. The bytes carry that
    * index: a snapshot's data may be newer than its metadata's index (see `DurableStorage.snapshot`).

@@ -59,10 +59,10 @@ test("snapshot and restore carry the whole state and set the applied index", () 
   target.close();
 });
 
-test("a snapshot newer than its metadata's index restores the newer applied index", () => {
+test("a snapshot newer than its metadata's index restores the newer applied index", async () => {
   const source = new KvStateMachine(tempDir());
   source.apply([{ index: 9, data: encodeKvCommand({ op: "put", key: "k", value: bytes("v") }) }], 12);
-  source.sync();
+  await source.sync();
   const target = new KvStateMachine(tempDir());
   target.restore({ meta: { index: 5, term: 1, conf }, data: source.snapshot() });
   expect(target.appliedIndex()).toBe(12);

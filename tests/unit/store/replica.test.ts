@@ -112,3 +112,60 @@ test("a state machine that lost its data behind a lazy snapshot is refused with 
     kv.close();
   }
 });
+
+/** The KV state machine with its `sync` held until the test releases or fails it. */
+class GatedKv extends KvStateMachine {
+  syncs = 0;
+  private gate = Promise.withResolvers<void>();
+  override async sync(): Promise<void> {
+    this.syncs++;
+    await this.gate.promise;
+    return super.sync();
+  }
+  release(): void {
+    this.gate.resolve();
+  }
+  fail(error: Error): void {
+    this.gate.reject(error);
+  }
+}
+
+/** A one-voter replica over a fresh `GatedKv`, once it leads. */
+async function startSolo() {
+  const dir = tempDir();
+  const kv = new GatedKv(dir);
+  const { replica, storage } = openReplica({
+    dataDir: dir, raft: { id: "solo", tickMs: 10, snapshotThreshold: 20, entriesKeptAfterSnapshot: 5 }, stateMachine: kv, transport: { send: () => {} },
+    bootstrap: { voters: ["solo"], learners: [], votersOutgoing: [] }, random: new SeededRandom(3),
+  });
+  replica.start();
+  running.push({ id: "solo", dir, replica, kv, storage, close: () => { replica.stop(); storage.close(); kv.close(); } });
+  await until(() => (replica.status().role === "leader" ? true : undefined), "the single node to lead");
+  return { kv, replica, storage };
+}
+
+test("a snapshot is recorded once the state machine's sync completes; writes go on meanwhile, and no second one starts", async () => {
+  const { kv, replica, storage } = await startSolo();
+  for (let i = 0; i < 60; i++) await replica.propose(put(`k${i}`, "v"));
+  // Past the threshold three times over, yet one sync is pending and nothing was compacted.
+  expect([kv.syncs, replica.status().snapshotIndex, storage.firstIndex()]).toEqual([1, 0, 1]);
+  kv.release();
+  await until(() => (replica.status().snapshotIndex > 0 ? true : undefined), "the snapshot to be recorded");
+  const { snapshotIndex } = replica.status();
+  expect(snapshotIndex).toBeGreaterThanOrEqual(20);
+  expect(snapshotIndex).toBeLessThan(60);
+  expect(storage.firstIndex()).toBe(snapshotIndex - 5 + 1);
+  // The next write finds the threshold crossed again since that snapshot and starts another.
+  await replica.propose(put("after", "v"));
+  await until(() => (kv.syncs === 2 ? true : undefined), "a second snapshot to start");
+});
+
+test("a failed state machine sync stops the replica instead of compacting the log", async () => {
+  const { kv, replica, storage } = await startSolo();
+  for (let i = 0; i < 25; i++) await replica.propose(put(`k${i}`, "v"));
+  kv.fail(new Error("EIO: fsync failed"));
+  const refused = (error: unknown) => (error as { code?: string }).code === "replica_stopped";
+  await waitFor(() => replica.propose(put("late", "v")).then(() => false, refused), { timeoutMs: 10_000, what: "the replica to stop" });
+  await expect(replica.read()).rejects.toThrow("the replica stopped");
+  expect([replica.status().snapshotIndex, storage.firstIndex()]).toEqual([0, 1]);
+});
