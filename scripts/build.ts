@@ -25,6 +25,7 @@ function gitCommit(): string {
  * minute or two, and compiling them costs more CPU than the compiled code ever saves at that
  * rate (a per-thread profile of 20 gossip nodes 50–80 s after start: the JIT's compiler threads
  * took 24% of a node's CPU). Busy paths still reach the optimizing tiers, just after more runs.
+ * A process that starts a raft replica (a manager) returns to the normal policy (`Replica.start`).
  */
 export const JIT_POLICY = 100;
 
