@@ -14,6 +14,20 @@ export interface Counter {
   inc(labels?: Labels, by?: number): void;
 }
 
+/**
+ * A counter that follows a running total kept elsewhere (a stats object, the OS): each `sample`
+ * advances the series by what the source counted since the previous sample of that series.
+ */
+export interface SampledCounter {
+  /**
+   * Records the source's current `total` for the series named by `labels`. A total below the
+   * previous sample means the source restarted from zero, so all of it is new: the series keeps
+   * increasing, as a Prometheus counter must, and only what the source counted between the
+   * previous sample and its restart is lost.
+   */
+  sample(total: number, labels?: Labels): void;
+}
+
 /** A value that goes up and down. */
 export interface Gauge {
   /** Sets the series named by `labels` to `value`. */
@@ -88,6 +102,25 @@ export class MetricsRegistry {
       inc: (labels = {}, by = 1) => {
         if (!(by >= 0)) throw new RangeError(`counter ${name}: increment must be >= 0, got ${by}`);
         this.add(family, name, labels, by);
+      },
+    };
+  }
+
+  /**
+   * Registers (or returns the already registered) counter `name`, fed from a running total.
+   * Each call returns a handle with its own previous samples, so sources that register the same
+   * name (several gossip shells on one registry) add up instead of overwriting each other.
+   */
+  sampledCounter(name: string, help: string, labelNames: readonly string[] = []): SampledCounter {
+    const family = this.register(name, "counter", help, labelNames, []);
+    const previousTotals = new Map<string, number>();
+    return {
+      sample: (total, labels = {}) => {
+        if (!(total >= 0)) throw new RangeError(`counter ${name}: total must be >= 0, got ${total}`);
+        const key = this.seriesKey(family, name, labels);
+        const previous = previousTotals.get(key) ?? 0;
+        family.values.set(key, (family.values.get(key) ?? 0) + (total >= previous ? total - previous : total));
+        previousTotals.set(key, total);
       },
     };
   }

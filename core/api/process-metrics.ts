@@ -7,7 +7,7 @@ import type { VersionInfo } from "../agent/version.ts";
 
 /** Registers CPU, memory, start time, uptime and build info, sampled at each scrape. */
 export function registerProcessMetrics(registry: MetricsRegistry, version: VersionInfo, startedAtMs: number): void {
-  const cpu = registry.counter("process_cpu_seconds_total", "Total user and system CPU time spent in seconds.");
+  const cpu = registry.sampledCounter("process_cpu_seconds_total", "Total user and system CPU time spent in seconds.");
   const resident = registry.gauge("process_resident_memory_bytes", "Resident memory size in bytes.");
   const heap = registry.gauge("process_heap_bytes", "JavaScript heap in use in bytes.");
   const startTime = registry.gauge("process_start_time_seconds", "Start time of the process since the Unix epoch in seconds.");
@@ -16,12 +16,9 @@ export function registerProcessMetrics(registry: MetricsRegistry, version: Versi
 
   startTime.set(startedAtMs / 1000);
   build.set(1, { version: version.version, commit: version.commit });
-  let reportedCpuSeconds = 0;
   registry.onCollect(() => {
     const usage = process.cpuUsage();
-    const cpuSeconds = (usage.user + usage.system) / 1e6;
-    cpu.inc({}, Math.max(0, cpuSeconds - reportedCpuSeconds));
-    reportedCpuSeconds = Math.max(reportedCpuSeconds, cpuSeconds);
+    cpu.sample((usage.user + usage.system) / 1e6);
     const memory = process.memoryUsage();
     resident.set(memory.rss);
     heap.set(memory.heapUsed);

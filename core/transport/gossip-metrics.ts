@@ -47,28 +47,24 @@ export class GossipMetrics {
   private readonly droppedTotals = Object.fromEntries(GOSSIP_DROP_REASONS.map((reason) => [reason, 0])) as Record<GossipDropReason, number>;
 
   constructor(registry: MetricsRegistry) {
-    const packetsSent = registry.counter("shoal_gossip_packets_sent_total", "Gossip packets sent, by transport.", ["transport"]);
-    const packetsReceived = registry.counter("shoal_gossip_packets_received_total", "Gossip packets received (before opening), by transport.", ["transport"]);
-    const bytesSent = registry.counter("shoal_gossip_bytes_sent_total", "Gossip bytes sent (sealed, without IP/UDP/TCP headers), by transport.", ["transport"]);
-    const bytesReceived = registry.counter("shoal_gossip_bytes_received_total", "Gossip bytes received (sealed), by transport.", ["transport"]);
+    const packetsSent = registry.sampledCounter("shoal_gossip_packets_sent_total", "Gossip packets sent, by transport.", ["transport"]);
+    const packetsReceived = registry.sampledCounter("shoal_gossip_packets_received_total", "Gossip packets received (before opening), by transport.", ["transport"]);
+    const bytesSent = registry.sampledCounter("shoal_gossip_bytes_sent_total", "Gossip bytes sent (sealed, without IP/UDP/TCP headers), by transport.", ["transport"]);
+    const bytesReceived = registry.sampledCounter("shoal_gossip_bytes_received_total", "Gossip bytes received (sealed), by transport.", ["transport"]);
     this.dropped = registry.counter("shoal_gossip_packets_dropped_total", "Received gossip packets and stream frames dropped, by reason.", ["reason"]);
     this.streams = registry.counter("shoal_gossip_streams_total", "Gossip streams (push-pull, fallback probe, reliable user message), by direction and result.", ["direction", "result"]);
     this.members = registry.gauge("shoal_gossip_members", "Members known to this node, by state.", ["state"]);
     for (const reason of GOSSIP_DROP_REASONS) this.dropped.inc({ reason }, 0);
     for (const state of MEMBER_STATES) this.members.set(0, { state });
-    const published = { sent: zeroFlows(), received: zeroFlows() };
-    const publish = (flows: Record<Transport, Flow>, last: Record<Transport, Flow>, packets: Counter, bytes: Counter) => {
-      for (const transport of TRANSPORTS) {
-        packets.inc({ transport }, flows[transport].packets - last[transport].packets);
-        bytes.inc({ transport }, flows[transport].bytes - last[transport].bytes);
-        last[transport] = { ...flows[transport] };
-      }
-    };
-    publish(this.sentFlows, published.sent, packetsSent, bytesSent);
-    publish(this.receivedFlows, published.received, packetsReceived, bytesReceived);
     registry.onCollect(() => {
-      publish(this.sentFlows, published.sent, packetsSent, bytesSent);
-      publish(this.receivedFlows, published.received, packetsReceived, bytesReceived);
+      for (const transport of TRANSPORTS) {
+        const sent = this.sentFlows[transport];
+        const received = this.receivedFlows[transport];
+        packetsSent.sample(sent.packets, { transport });
+        bytesSent.sample(sent.bytes, { transport });
+        packetsReceived.sample(received.packets, { transport });
+        bytesReceived.sample(received.bytes, { transport });
+      }
     });
   }
 
