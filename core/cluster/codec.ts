@@ -5,11 +5,8 @@
  */
 import { decodeEnvelope, encodeEnvelope } from "../common/envelope.ts";
 import { DecodeError } from "../common/errors.ts";
+import { record } from "../common/record.ts";
 import type { ClusterCommand, ClusterNode, NodeAvailability, NodeRole, NodeStatus, SealedJoinSecret } from "./contract.ts";
-import { record } from "./keyrotation/codec.ts";
-
-/** Checks a value is a plain CBOR map: the key rotation codec's check, shared by every cluster decoder. */
-export { record };
 
 const COMMAND_KIND = "cluster.cmd";
 const VERSION = 1;

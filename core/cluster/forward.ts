@@ -8,8 +8,8 @@ import type { Hono } from "hono";
 import { decodeEnvelope, encodeEnvelope } from "../common/envelope.ts";
 import { describeError } from "../common/errors.ts";
 import type { Logger } from "../common/log.ts";
+import { record } from "../common/record.ts";
 import type { SecureConnection } from "../secure/channel/index.ts";
-import { record } from "./codec.ts";
 import { requestReply } from "./channel.ts";
 
 /** Header marking a request that a follower forwarded. */

@@ -9,7 +9,7 @@
  */
 import { decodeEnvelope, encodeEnvelope } from "../common/envelope.ts";
 import { DecodeError } from "../common/errors.ts";
-import { record } from "./codec.ts";
+import { record } from "../common/record.ts";
 import type { NodeRole } from "./contract.ts";
 
 const REQUEST_KIND = "cluster.join.req";

@@ -9,10 +9,11 @@ import { Database } from "bun:sqlite";
 import { join } from "node:path";
 import { decodeEnvelope, encodeEnvelope } from "../common/envelope.ts";
 import { DecodeError, describeError } from "../common/errors.ts";
+import { record } from "../common/record.ts";
 import type { Snapshot } from "../raft/types.ts";
 import type { Command, StateMachine } from "../store/state-machine.ts";
 import { syncSqliteFile } from "../store/wal-sync.ts";
-import { decodeClusterCommand, decodeJoinTokens, decodeNode, record } from "./codec.ts";
+import { decodeClusterCommand, decodeJoinTokens, decodeNode } from "./codec.ts";
 import type { AppliedCommand, ClusterNode, ClusterStateView } from "./contract.ts";
 import { decodeKeyState, encodeKeyState } from "./keyrotation/index.ts";
 import { applyCommand, EMPTY_CLUSTER_STATE } from "./state.ts";
@@ -55,7 +56,7 @@ export class ClusterStateMachine implements StateMachine<ClusterApplyResult> {
 
   /**
    * Calls `listener` after a snapshot replaced the state. No command is applied then, so whoever
-   * keeps something derived from the state (peers, the key schedule) must take it from here.
+   * keeps something derived from the state (the transport's peers) must take it from here.
    */
   onRestored(listener: (state: ClusterStateView) => void): () => void {
     this.restoreListeners.add(listener);

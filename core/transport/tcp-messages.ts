@@ -6,6 +6,7 @@
  */
 import { decodeEnvelope, encodeEnvelope } from "../common/envelope.ts";
 import { DecodeError } from "../common/errors.ts";
+import { record } from "../common/record.ts";
 import { ENTRY_TYPES, type ConfState, type Entry, type Message, type MessageType, type SnapshotChunk, type SnapshotMeta } from "../raft/types.ts";
 
 /** The envelope kind of a raft message. */
@@ -41,7 +42,7 @@ export function encodeRaftMessage(message: Message): Uint8Array {
 /** Decodes and validates a message; throws `DecodeError` naming the first bad field. */
 export function decodeRaftMessage(bytes: Uint8Array): Message {
   const { body } = decodeEnvelope(bytes, RAFT_MESSAGE_KIND, RAFT_MESSAGE_VERSIONS);
-  const fields = record(body, "message");
+  const fields = record(body, "raft message");
   const type = fields.type;
   if (typeof type !== "string" || !MESSAGE_TYPES.has(type)) throw new DecodeError(`raft message type ${String(type).slice(0, 20)} is unknown`);
   const message: Message = {
@@ -69,7 +70,7 @@ function entry(value: unknown, position: number): Entry {
 }
 
 function snapshotChunk(value: unknown): SnapshotChunk {
-  const fields = record(value, "snapshotChunk");
+  const fields = record(value, "raft snapshotChunk");
   const chunk: SnapshotChunk = {
     meta: snapshotMeta(fields.meta),
     offset: count(fields.offset, "snapshotChunk.offset"),
@@ -82,18 +83,13 @@ function snapshotChunk(value: unknown): SnapshotChunk {
 }
 
 function snapshotMeta(value: unknown): SnapshotMeta {
-  const fields = record(value, "snapshot meta");
+  const fields = record(value, "raft snapshot meta");
   return { index: count(fields.index, "meta.index"), term: count(fields.term, "meta.term"), conf: confState(fields.conf) };
 }
 
 function confState(value: unknown): ConfState {
-  const fields = record(value, "conf");
+  const fields = record(value, "raft conf");
   return { voters: ids(fields.voters, "conf.voters"), learners: ids(fields.learners, "conf.learners"), votersOutgoing: ids(fields.votersOutgoing, "conf.votersOutgoing") };
-}
-
-function record(value: unknown, what: string): Record<string, unknown> {
-  if (typeof value !== "object" || value === null || Array.isArray(value) || value instanceof Uint8Array) throw new DecodeError(`raft ${what} is not a map`);
-  return value as Record<string, unknown>;
 }
 
 function list(value: unknown, what: string): unknown[] {

@@ -6,7 +6,7 @@
  */
 import { decodeEnvelope, encodeEnvelope } from "../../common/envelope.ts";
 import { DecodeError } from "../../common/errors.ts";
-import { record } from "../codec.ts";
+import { record } from "../../common/record.ts";
 
 const KIND = "cluster.dispatcher";
 const VERSION = 1;

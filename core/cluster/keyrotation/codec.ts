@@ -4,6 +4,7 @@
  */
 import { decodeEnvelope, encodeEnvelope } from "../../common/envelope.ts";
 import { DecodeError } from "../../common/errors.ts";
+import { record } from "../../common/record.ts";
 import { GOSSIP_KEY_BYTES } from "../../secure/keyring.ts";
 import { type GossipKey, type GossipKeyState, KEYS_KEPT, type KeyEntry, MAX_SERIAL } from "./state.ts";
 
@@ -65,14 +66,6 @@ export function decodeGossipKeys(value: unknown): GossipKey[] {
     if ((keys[i] as GossipKey).serial <= (keys[i - 1] as GossipKey).serial) throw new DecodeError("key serials must increase", { field: `keys[${i}].serial` });
   }
   return keys;
-}
-
-/** A CBOR map decoded as a plain object. */
-export function record(value: unknown, field: string): Record<string, unknown> {
-  if (typeof value !== "object" || value === null || Array.isArray(value) || value instanceof Uint8Array) {
-    throw new DecodeError(`${field} must be a map`, { field });
-  }
-  return value as Record<string, unknown>;
 }
 
 /** A key serial: a whole number from 1 to `MAX_SERIAL`. */

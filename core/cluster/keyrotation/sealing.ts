@@ -10,7 +10,8 @@
 import nacl from "tweetnacl";
 import { decodeEnvelope, encodeEnvelope } from "../../common/envelope.ts";
 import { describeError, ShoalError } from "../../common/errors.ts";
-import { decodeGossipKeys, record } from "./codec.ts";
+import { record } from "../../common/record.ts";
+import { decodeGossipKeys } from "./codec.ts";
 import type { GossipKey } from "./state.ts";
 
 const SEALED_KIND = "cluster.gossipKeys.sealed";

@@ -39,7 +39,7 @@ describe("raft message codec", () => {
     ["entry of unknown type", body({ entries: [[1, 1, 7, new Uint8Array()]] }), "entries[0] is malformed"],
     ["chunk past its total", body({ snapshotChunk: { meta: { index: 1, term: 1, conf: { voters: [], learners: [], votersOutgoing: [] } }, offset: 5, total: 6, data: new Uint8Array(2), done: false } }), "past its total"],
     ["context not bytes", body({ context: "ctx" }), "context must be bytes"],
-    ["body not a map", [1, 2], "message is not a map"],
+    ["body not a map", [1, 2], "raft message must be a map"],
   ];
   for (const [name, value, error] of cases) {
     test(`rejects ${name}`, () => {
