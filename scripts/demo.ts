@@ -14,7 +14,7 @@ import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from "node:fs";
 import { join, relative, resolve } from "node:path";
 import { parseArgs } from "node:util";
-import { freePort } from "./bench/lib/ports.ts";
+import { freePort, isPortFree } from "./bench/lib/ports.ts";
 import { waitFor } from "./bench/lib/wait.ts";
 import { buildIfStale } from "./build.ts";
 
@@ -67,22 +67,11 @@ async function choosePorts(): Promise<DemoNode["ports"][]> {
   const saved = join(parent, "demo-ports.json");
   if (existsSync(saved)) return JSON.parse(readFileSync(saved, "utf8")) as DemoNode["ports"][];
   const consecutive = Array.from({ length: NODES * PORTS_PER_NODE }, (_, i) => DEFAULT_BASE_PORT + i);
-  const free = await Promise.all(consecutive.map((port, i) => isFree(port, i % PORTS_PER_NODE === 1)));
+  const free = await Promise.all(consecutive.map((port, i) => isPortFree({ host: HOST, port, udp: i % PORTS_PER_NODE === 1 })));
   const ports = free.every(Boolean) ? consecutive : await Promise.all(consecutive.map(() => freePort({ host: HOST, udp: true })));
   const chosen = Array.from({ length: NODES }, (_, i) => ({ cluster: ports[3 * i] as number, gossip: ports[3 * i + 1] as number, health: ports[3 * i + 2] as number }));
   writeFileSync(saved, `${JSON.stringify(chosen)}\n`);
   return chosen;
-}
-
-/** Whether `port` can be bound for TCP (and UDP, for gossip) on the demo's host. */
-async function isFree(port: number, udp: boolean): Promise<boolean> {
-  try {
-    Bun.listen({ hostname: HOST, port, socket: { data() {} } }).stop(true);
-    if (udp) (await Bun.udpSocket({ hostname: HOST, port })).close();
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 function startAgent(node: DemoNode): void {

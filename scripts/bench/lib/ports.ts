@@ -1,4 +1,4 @@
-/** Free loopback ports for benchmark servers. */
+/** Free loopback ports for benchmark servers and the demo cluster. */
 import { createSocket } from "node:dgram";
 import { createServer } from "node:net";
 
@@ -23,16 +23,23 @@ function bindUdp(host: string, port: number): Promise<boolean> {
 }
 
 /**
- * A port on `host` (default 127.0.0.1) that was free for TCP, and for UDP too when `udp` is
- * set (gossip listens on both). Another process may still take it before the caller binds;
- * benches start their servers right away to keep that window small.
+ * Whether `port` on `host` (default 127.0.0.1) can be bound for TCP, and for UDP too when `udp`
+ * is set (gossip listens on both). Another process may still take it before the caller binds;
+ * callers start their servers right away to keep that window small.
  */
+export async function isPortFree(options: { host?: string; port: number; udp?: boolean }): Promise<boolean> {
+  const host = options.host ?? "127.0.0.1";
+  if ((await bindTcp(host, options.port)) === null) return false;
+  return !options.udp || bindUdp(host, options.port);
+}
+
+/** A port on `host` (default 127.0.0.1) that `isPortFree` found free, for TCP and for UDP when `udp` is set. */
 export async function freePort(options: { host?: string; udp?: boolean } = {}): Promise<number> {
   const host = options.host ?? "127.0.0.1";
   for (let attempt = 0; attempt < 50; attempt++) {
+    // The kernel picks a port free for TCP; the probe then checks it the way a fixed port is checked.
     const port = await bindTcp(host, 0);
-    if (port === null) continue;
-    if (!options.udp || (await bindUdp(host, port))) return port;
+    if (port !== null && (await isPortFree({ host, port, udp: options.udp }))) return port;
   }
   throw new Error(`freePort: no free ${options.udp ? "TCP+UDP" : "TCP"} port on ${host} after 50 attempts`);
 }

@@ -1,5 +1,6 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { createSocket } from "node:dgram";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -22,6 +23,7 @@ import {
   waitForHttp,
   writeResults,
 } from "../../../scripts/bench/lib/index.ts";
+import { isPortFree } from "../../../scripts/bench/lib/ports.ts";
 
 const scratch = mkdtempSync(join(tmpdir(), "shoal-"));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
@@ -171,6 +173,26 @@ describe("servers", () => {
       server.listen(port, "127.0.0.1", () => resolve());
     });
     server.close();
+  });
+
+  test("isPortFree sees a port taken for TCP, and for UDP only when asked to", async () => {
+    const port = await freePort({ udp: true });
+    expect(await isPortFree({ port, udp: true })).toBe(true);
+    const udp = createSocket("udp4");
+    await new Promise<void>((resolve) => udp.bind(port, "127.0.0.1", () => resolve()));
+    try {
+      expect(await isPortFree({ port })).toBe(true);
+      expect(await isPortFree({ port, udp: true })).toBe(false);
+    } finally {
+      await new Promise<void>((resolve) => udp.close(() => resolve()));
+    }
+    const server = createServer();
+    await new Promise<void>((resolve) => server.listen(port, "127.0.0.1", () => resolve()));
+    try {
+      expect(await isPortFree({ host: "127.0.0.1", port })).toBe(false);
+    } finally {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
   });
 
   test("waitFor resolves once the check passes and names what timed out", async () => {
