@@ -96,13 +96,10 @@ export class ManagerNode implements ClusterManagerHandle {
       clusterId: identity.clusterId,
       boxKeys: { publicKey: identity.boxPublicKey, secretKey: identity.boxSecretKey },
       randomBytes: nacl.randomBytes,
-      state: this.stateMachine.state().gossipKeys,
+      replicatedState: () => this.stateMachine.state().gossipKeys,
     });
     this.stateMachine.onApplied((applied) => this.afterApply(applied));
-    this.stateMachine.onRestored((state) => {
-      this.keyManager.restore(state.gossipKeys);
-      this.syncPeers();
-    });
+    this.stateMachine.onRestored(() => this.syncPeers());
     this.syncPeers();
   }
 
@@ -172,10 +169,10 @@ export class ManagerNode implements ClusterManagerHandle {
     this.replica.transferLeadership(to);
   }
 
-  /** Keeps the key manager's copy of the key state and the transport's peers current. */
+  /** Logs key state changes and keeps the transport's peers current. */
   private afterApply({ command, refusal }: AppliedCommand): void {
     if (refusal) return;
-    if (command.type === "gossipKey" && this.keyManager.apply(command.entry).applied) {
+    if (command.type === "gossipKey") {
       this.options.logger.info("gossip key state changed", { keyVersion: this.keyManager.version(), nextRotationAt: new Date(this.keyManager.state().nextRotationAt).toISOString() });
     }
     if (PEER_CHANGES.has(command.type)) this.syncPeers();

@@ -8,7 +8,7 @@
  * new keyring to every session on its next tick; an unacknowledged delivery is resent every
  * `distributionRetry`.
  */
-import type { KeyManager, NodeBoxIdentity } from "./manager.ts";
+import type { KeyringSource, NodeBoxIdentity } from "./manager.ts";
 
 /** One keyring to send over a node's session. */
 export interface KeyringDelivery {
@@ -29,7 +29,7 @@ export class KeyDistributor {
   private readonly sessions = new Map<string, Session>();
 
   constructor(
-    private readonly manager: Pick<KeyManager, "version" | "keyringFor">,
+    private readonly manager: KeyringSource,
     private readonly retryInterval: number,
   ) {}
 

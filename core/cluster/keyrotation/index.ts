@@ -3,8 +3,10 @@
  * replicated state keeps three of them and the schedule, and every manager delivers the keyring,
  * sealed to each node's box key, over the dispatcher sessions it serves.
  *
- * - `KeyManager` (every manager): `apply(entry)` in log order; on the leader `tick(now)` and
- *   `rotateNow(now)` return entries to propose; `keyringFor(node)` seals the keyring to a node.
+ * - `applyKeyEntry` (every manager, through the cluster state machine): the one place a committed
+ *   entry changes the key state; `KeyManager` reads that state and keeps no copy of its own.
+ * - `KeyManager` (every manager): on the leader `tick(now)` and `rotateNow(now)` return entries
+ *   to propose; `keyringFor(node)` seals the keyring to a node (the one way a keyring is sealed).
  * - `KeyDistributor` (every manager): delivers and resends until each session acknowledges.
  * - `KeyringReceiver` (every node): `receiveKeyring(sealed, now)` validates; `installKeyring`
  *   puts the result into the gossip `Keyring`.
@@ -21,7 +23,7 @@
 export { DEFAULT_KEY_ROTATION_CONFIG, keyRotationConfig, type KeyRotationConfig } from "./config.ts";
 export { decodeKeyEntry, decodeKeyState, encodeKeyEntry, encodeKeyState } from "./codec.ts";
 export { KeyDistributor, type KeyringDelivery } from "./distributor.ts";
-export { KeyManager, type KeyManagerOptions, type ManualRotation, type NodeBoxIdentity } from "./manager.ts";
+export { KeyManager, type KeyManagerOptions, type KeyringSource, type ManualRotation, type NodeBoxIdentity } from "./manager.ts";
 export { installKeyring, KeyringReceiver, type KeyringReceiverOptions, type KeyToInstall, type ReceivedKeyring, type ReceiveResult } from "./node.ts";
 export { KeyringError, type KeyringPayload, type KeyringRejection, openKeyring, sealKeyring, SharedKeys } from "./sealing.ts";
 export {

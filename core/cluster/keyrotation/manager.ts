@@ -1,7 +1,9 @@
 /**
- * The manager side of gossip key rotation, as a pure state machine in the style of etcd-io/raft:
- * every manager `apply`s committed entries in log order; the leader's `tick(now)` returns the
- * entries to propose. Nothing here reads a clock, draws randomness of its own or sends anything.
+ * The manager side of gossip key rotation, as a pure core in the style of etcd-io/raft: the
+ * leader's `tick(now)` returns the entries to propose. Committed entries are decoded and applied
+ * once, by the cluster state machine (`applyCommand`); this core reads the key state from there
+ * and keeps no copy, so a snapshot restore or a restart needs nothing of it. Nothing here reads a
+ * clock, draws randomness of its own or sends anything.
  *
  * The schedule lives in the replicated state (`nextRotationAt`), not in a timer of the leader,
  * so a new leader continues it where the old one left off: leader changes neither delay a
@@ -10,12 +12,12 @@
  * took to notice; slots missed while the cluster had no leader at all are skipped, not replayed.
  */
 import type nacl from "tweetnacl";
-import { DecodeError, ShoalError } from "../../common/errors.ts";
+import { ShoalError } from "../../common/errors.ts";
 import { GOSSIP_KEY_BYTES } from "../../secure/keyring.ts";
-import { decodeKeyEntry, encodeKeyEntry } from "./codec.ts";
+import { encodeKeyEntry } from "./codec.ts";
 import type { KeyRotationConfig } from "./config.ts";
 import { sealKeyring, SharedKeys } from "./sealing.ts";
-import { type ApplyOutcome, applyKeyEntry, EMPTY_KEY_STATE, type GossipKeyState, keyVersion } from "./state.ts";
+import { type GossipKeyState, keyVersion } from "./state.ts";
 
 /** A node as the manager seals keyrings to it. */
 export interface NodeBoxIdentity {
@@ -32,8 +34,8 @@ export interface KeyManagerOptions {
   boxKeys: nacl.BoxKeyPair;
   /** Source of new keys and nonces: `nacl.randomBytes` in production, seeded in the simulator. */
   randomBytes: (length: number) => Uint8Array;
-  /** The state restored from a snapshot; empty by default. */
-  state?: GossipKeyState;
+  /** The replicated key state as of the last applied entry, read from the cluster state machine that owns it. */
+  replicatedState: () => GossipKeyState;
 }
 
 /** What `rotateNow` did. */
@@ -44,50 +46,28 @@ export interface ManualRotation {
   rotatesAt: number;
 }
 
-/** Holds one manager's copy of the replicated key state and, on the leader, drives the schedule. */
+/** What delivering keyrings to nodes needs of a `KeyManager`. */
+export type KeyringSource = Pick<KeyManager, "version" | "keyringFor">;
+
+/** Drives the key schedule on the leader and seals the replicated keyring for nodes on every manager. */
 export class KeyManager {
-  private current: GossipKeyState;
   private leading = false;
   /** The rotation this leader proposed and has not yet seen applied. */
   private pending: { serial: number; proposedAt: number } | undefined;
   private readonly sharedKeys: SharedKeys;
 
   constructor(private readonly options: KeyManagerOptions) {
-    this.current = options.state ?? EMPTY_KEY_STATE;
     this.sharedKeys = new SharedKeys(options.boxKeys);
   }
 
   /** The replicated state as of the last applied entry. */
   state(): GossipKeyState {
-    return this.current;
+    return this.options.replicatedState();
   }
 
   /** The newest key's serial (0 before the first key): the version nodes acknowledge. */
   version(): number {
-    return keyVersion(this.current);
-  }
-
-  /**
-   * Applies one committed entry. Deterministic: an entry that cannot be decoded, or that a
-   * racing entry made stale, changes nothing on every manager alike.
-   */
-  apply(data: Uint8Array): ApplyOutcome {
-    let entry;
-    try {
-      entry = decodeKeyEntry(data);
-    } catch (error) {
-      if (error instanceof DecodeError) return { applied: false, reason: "malformed" };
-      throw error;
-    }
-    const { state, outcome } = applyKeyEntry(this.current, entry);
-    this.current = state;
-    return outcome;
-  }
-
-  /** Replaces the state with a snapshot's. */
-  restore(state: GossipKeyState): void {
-    this.current = state;
-    this.pending = undefined;
+    return keyVersion(this.state());
   }
 
   /** Tells the core whether this manager is the Raft leader; only the leader proposes. */
@@ -107,7 +87,7 @@ export class KeyManager {
    */
   tick(now: number): Uint8Array[] {
     if (!this.leading) return [];
-    const state = this.current;
+    const state = this.state();
     const bootstrap = state.keys.length === 0;
     if (!bootstrap && now < state.nextRotationAt) return [];
     const serial = keyVersion(state) + 1;
@@ -127,17 +107,19 @@ export class KeyManager {
    */
   rotateNow(now: number): ManualRotation {
     if (!this.leading) throw new ShoalError("not_leader", "only the Raft leader can rotate gossip keys");
-    const newest = this.current.keys.at(-1);
+    const { keys, nextRotationAt } = this.state();
+    const newest = keys.at(-1);
     if (!newest) return { proposals: [], rotatesAt: now };
     const rotatesAt = Math.max(now, newest.createdAt + this.options.config.installGrace);
-    if (rotatesAt >= this.current.nextRotationAt) return { proposals: [], rotatesAt: this.current.nextRotationAt };
+    if (rotatesAt >= nextRotationAt) return { proposals: [], rotatesAt: nextRotationAt };
     return { proposals: [encodeKeyEntry({ type: "reschedule", serial: newest.serial, rotateAt: rotatesAt })], rotatesAt };
   }
 
   /** The current keyring sealed to `node`, for its dispatcher session; throws before the first key. */
   keyringFor(node: NodeBoxIdentity): Uint8Array {
-    if (this.current.keys.length === 0) throw new ShoalError("keyring_empty", "the cluster has no gossip key yet");
-    const payload = { clusterId: this.options.clusterId, nodeId: node.nodeId, keys: [...this.current.keys] };
+    const { keys } = this.state();
+    if (keys.length === 0) throw new ShoalError("keyring_empty", "the cluster has no gossip key yet");
+    const payload = { clusterId: this.options.clusterId, nodeId: node.nodeId, keys: [...keys] };
     return sealKeyring(payload, node.boxPublicKey, this.sharedKeys, this.options.randomBytes);
   }
 }

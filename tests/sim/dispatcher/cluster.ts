@@ -17,6 +17,7 @@ import {
 } from "../../../core/cluster/dispatcher/index.ts";
 import { KeyDistributor, KeyManager, KeyringReceiver, keyRotationConfig } from "../../../core/cluster/keyrotation/index.ts";
 import { type Random, VirtualClock, VirtualNetwork } from "../../kit/index.ts";
+import { KeyStateReplica } from "../keyrotation/key-state-replica.ts";
 
 const CLUSTER_ID = "sim-cluster";
 const TICK_MS = 100;
@@ -27,6 +28,8 @@ type Packet = { up: boolean; conn: string } & ({ type: "syn" | "synAck" | "reset
 
 interface ManagerParts {
   sessions: ManagerSessions;
+  /** Its copy of the replicated key state, which `keys` reads. */
+  replica: KeyStateReplica;
   keys: KeyManager;
   /** Connection id -> the node at its other end. */
   connections: Map<string, string>;
@@ -165,11 +168,12 @@ export class DispatcherCluster {
     });
     let manager: ManagerParts | undefined;
     if (isManager) {
-      const keys = new KeyManager({ config: this.keyConfig, clusterId: CLUSTER_ID, boxKeys, randomBytes: this.randomBytes });
       const leader = this.leader();
-      if (leader !== undefined && leader !== id) keys.restore((this.node(leader).manager as ManagerParts).keys.state());
+      // A manager added later starts from the leader's state, as from a snapshot.
+      const replica = new KeyStateReplica(CLUSTER_ID, leader !== undefined && leader !== id ? (this.node(leader).manager as ManagerParts).replica : undefined);
+      const keys = new KeyManager({ config: this.keyConfig, clusterId: CLUSTER_ID, boxKeys, randomBytes: this.randomBytes, replicatedState: replica.keys });
       const distributor = new KeyDistributor(keys, this.keyConfig.distributionRetry);
-      manager = { keys, connections: new Map(), sessions: new ManagerSessions({ managerId: id, config: this.config, random: this.random.fork(), keys: distributor, gossipAddress: `${id}:7371` }) };
+      manager = { replica, keys, connections: new Map(), sessions: new ManagerSessions({ managerId: id, config: this.config, random: this.random.fork(), keys: distributor, gossipAddress: `${id}:7371` }) };
     }
     const node: SimNode = { id, isManager, up: true, boxKeys, receiver, session, dialled: new Map(), manager };
     this.nodes.set(id, node);
@@ -313,7 +317,7 @@ export class DispatcherCluster {
   private commitKeyEntry(proposer: string, entry: Uint8Array): void {
     this.clock.setTimer(this.random.between(5, 60), () => {
       if (this.leader() !== proposer) return;
-      for (const node of this.nodes.values()) if (node.up && node.manager) node.manager.keys.apply(entry);
+      for (const node of this.nodes.values()) if (node.up && node.manager) node.manager.replica.apply(entry);
     });
   }
 }

@@ -1,6 +1,7 @@
 /**
- * A simulated cluster for gossip key rotation: managers run `KeyManager` over an abstract
- * replicated log and deliver keyrings with `KeyDistributor`; every node (managers too) holds a
+ * A simulated cluster for gossip key rotation: managers apply an abstract replicated log through
+ * the cluster state machine's rules (`KeyStateReplica`), run `KeyManager` over the state that
+ * yields and deliver keyrings with `KeyDistributor`; every node (managers too) holds a
  * dispatcher session to a manager, installs what it receives into a real `Keyring`, and gossips
  * by sealing a probe every virtual second with the real `PacketSeal`, which every other synced
  * node must open. Sessions are messages on a `VirtualNetwork` that loses, repeats and reorders.
@@ -16,6 +17,7 @@ import { KeyDistributor, KeyManager, KeyringReceiver, type KeyRotationConfig, in
 import { Keyring } from "../../../core/secure/keyring.ts";
 import { PacketSeal } from "../../../core/secure/seal.ts";
 import { type Random, VirtualClock, VirtualNetwork } from "../../kit/index.ts";
+import { KeyStateReplica } from "./key-state-replica.ts";
 import { ReplicatedLog, type ReplicatedLogTiming } from "./replicated-log.ts";
 
 /** Dispatcher session messages between a node and its manager. */
@@ -52,6 +54,7 @@ const CLUSTER_ID = "sim-cluster";
 const PROBE = new TextEncoder().encode("probe");
 
 interface ManagerParts {
+  replica: KeyStateReplica;
   keys: KeyManager;
   distributor: KeyDistributor;
   applied: number;
@@ -226,8 +229,9 @@ export class KeyRotationCluster {
     const seal = new PacketSeal({ keyring, clusterId: CLUSTER_ID, senderId: id, epoch: 1, randomBytes: this.randomBytes });
     let manager: ManagerParts | undefined;
     if (isManager) {
-      const keys = new KeyManager({ config: this.settings.config, clusterId: CLUSTER_ID, boxKeys, randomBytes: this.randomBytes });
-      manager = { keys, distributor: new KeyDistributor(keys, this.settings.config.distributionRetry), applied: 0 };
+      const replica = new KeyStateReplica(CLUSTER_ID);
+      const keys = new KeyManager({ config: this.settings.config, clusterId: CLUSTER_ID, boxKeys, randomBytes: this.randomBytes, replicatedState: replica.keys });
+      manager = { replica, keys, distributor: new KeyDistributor(keys, this.settings.config.distributionRetry), applied: 0 };
     }
     const node: SimNode = { id, boxKeys, receiver, keyring, seal, online: true, session: undefined, sessionOpen: false, synced: false, onlineSince: 0, manager };
     this.nodes.set(id, node);
@@ -293,7 +297,7 @@ export class KeyRotationCluster {
     const node = this.node(id);
     const manager = node.manager;
     if (!manager || !node.online) return;
-    while (manager.applied < this.log.entries.length) manager.keys.apply((this.log.entries[manager.applied++] as { data: Uint8Array }).data);
+    while (manager.applied < this.log.entries.length) manager.replica.apply((this.log.entries[manager.applied++] as { data: Uint8Array }).data);
   }
 
   private tickManagers(): void {

@@ -1,18 +1,18 @@
 import { describe, expect, test } from "bun:test";
-import { KeyDistributor, installKeyring, type KeyManager, type ReceiveResult, sealKeyring, SharedKeys } from "../../../core/cluster/keyrotation/index.ts";
+import { KeyDistributor, installKeyring, type ReceiveResult, sealKeyring, SharedKeys } from "../../../core/cluster/keyrotation/index.ts";
 import { encodeEnvelope } from "../../../core/common/envelope.ts";
 import { SeededRandom } from "../../../core/common/random.ts";
 import { Keyring } from "../../../core/secure/keyring.ts";
 import { PacketSeal } from "../../../core/secure/seal.ts";
 import { seededBytes } from "../secure/channel-fixture.ts";
-import { boxKeysFor, CLUSTER_ID, commit, HOUR, makeManager, makeReceiver } from "./keyrotation-fixture.ts";
+import { boxKeysFor, CLUSTER_ID, commit, HOUR, makeManager, makeReceiver, type TestManager } from "./keyrotation-fixture.ts";
 
 const managerKeys = boxKeysFor(1);
 const nodeKeys = boxKeysFor(50);
 const node = { nodeId: "worker-1", boxPublicKey: nodeKeys.publicKey };
 
 /** A leader that has made `rotations` rotations after its first key. */
-function rotatedManager(rotations: number, seed = 1): KeyManager {
+function rotatedManager(rotations: number, seed = 1): TestManager {
   const manager = makeManager(seed, { rotationInterval: HOUR });
   manager.setLeader(true);
   for (let rotation = 0; rotation <= rotations; rotation++) commit([manager], manager.tick(rotation * HOUR));
@@ -51,7 +51,7 @@ describe("KeyringReceiver", () => {
     const manager = rotatedManager(1);
     const receiver = makeReceiver("worker-1", nodeKeys, [managerKeys]);
     const older = manager.keyringFor(node);
-    manager.tick(2 * HOUR).forEach((entry) => manager.apply(entry));
+    commit([manager], manager.tick(2 * HOUR));
     installed(receiver.receiveKeyring(manager.keyringFor(node), 0));
     expect(receiver.receiveKeyring(manager.keyringFor(node), 1)).toEqual({ status: "current", version: 3 });
     expect(receiver.receiveKeyring(older, 2)).toMatchObject({ status: "rejected", reason: "stale" });
