@@ -16,7 +16,7 @@
  */
 import type { SecureConnection } from "../secure/channel/index.ts";
 import type { JoinRole } from "../secure/token.ts";
-import type { GossipKeyState } from "./keyrotation/index.ts";
+import type { GossipKeyState, KeyringSource } from "./keyrotation/index.ts";
 
 /**
  * A node's role: managers run Raft and hold the cluster state; workers only run tasks. The same
@@ -164,6 +164,8 @@ export interface ClusterManagerHandle {
   onLeadershipChange(listener: (leading: boolean) => void): () => void;
   /** Every manager with its address and Raft standing. */
   managers(): ManagerPeer[];
+  /** Seals the replicated gossip keyring to a node, for the dispatcher sessions this manager serves. */
+  readonly keyManager: KeyringSource;
 }
 
 /** This node's identity once it is in a cluster. */
