@@ -2,15 +2,14 @@
  * The manager side of dispatcher sessions on real connections: takes `dispatcher` connections
  * from the cluster listener, runs `ManagerSessions` with a timer, reconciles it with the
  * replicated node records, and proposes its status reports through Raft. Keyrings are sealed
- * from the replicated gossip keys with this manager's box key.
+ * by the manager's `KeyManager` (`keyringFor`).
  */
-import nacl from "tweetnacl";
 import type { Logger } from "../../common/log.ts";
 import { DecodeError, describeError } from "../../common/errors.ts";
 import { entropyRandom } from "../../common/random.ts";
 import type { SecureConnection } from "../../secure/channel/index.ts";
 import type { ClusterManagerHandle, LocalIdentity } from "../contract.ts";
-import { KeyDistributor, keyVersion, type NodeBoxIdentity, sealKeyring, SharedKeys } from "../keyrotation/index.ts";
+import { KeyDistributor } from "../keyrotation/index.ts";
 import { managersOf } from "../state.ts";
 import { type DispatcherConfig, SESSION_TICK_MS } from "./config.ts";
 import { type ManagerSessionAction, ManagerSessions } from "./manager-sessions.ts";
@@ -43,14 +42,8 @@ export class ManagerSessionShell {
   private nextConnection = 0;
 
   constructor(private readonly options: ManagerSessionShellOptions) {
-    const { identity, manager } = options;
-    const sharedKeys = new SharedKeys({ publicKey: identity.boxPublicKey, secretKey: identity.boxSecretKey });
-    const keys = {
-      version: () => keyVersion(manager.state().gossipKeys),
-      keyringFor: (node: NodeBoxIdentity) =>
-        sealKeyring({ clusterId: identity.clusterId, nodeId: node.nodeId, keys: [...manager.state().gossipKeys.keys] }, node.boxPublicKey, sharedKeys, nacl.randomBytes),
-    };
-    this.sessions = new ManagerSessions({ managerId: identity.nodeId, config: options.config, random: entropyRandom(), keys: new KeyDistributor(keys, options.keyringRetryMs), gossipAddress: options.gossipAddress });
+    const keys = new KeyDistributor(options.manager.keyManager, options.keyringRetryMs);
+    this.sessions = new ManagerSessions({ managerId: options.identity.nodeId, config: options.config, random: entropyRandom(), keys, gossipAddress: options.gossipAddress });
   }
 
   /** Starts the timers and follows node removals. */

@@ -13,7 +13,7 @@ import { dispatcherConfig, sessionRecordOf } from "../../../core/cluster/dispatc
 import { ManagerSessionShell } from "../../../core/cluster/dispatcher/manager-shell.ts";
 import { DispatcherMetrics } from "../../../core/cluster/dispatcher/metrics.ts";
 import { NodeSessionShell } from "../../../core/cluster/dispatcher/node-shell.ts";
-import { applyKeyEntry, EMPTY_KEY_STATE } from "../../../core/cluster/keyrotation/index.ts";
+import { applyKeyEntry, EMPTY_KEY_STATE, KeyManager, keyRotationConfig } from "../../../core/cluster/keyrotation/index.ts";
 import { nullLogger } from "../../../core/common/log.ts";
 import { encodeCertificate, issueCertificate } from "../../../core/secure/certificate.ts";
 import { dialSecure, listenSecure, rootPinOf, type SecureConnection, type SecureListener } from "../../../core/secure/channel/index.ts";
@@ -61,8 +61,13 @@ function fakeManager(nodes: LocalIdentity[]): ClusterManagerHandle & { proposed:
   };
   const proposed: ClusterCommand[] = [];
   const [manager] = nodes as [LocalIdentity];
+  const keyManager = new KeyManager({
+    config: keyRotationConfig(), clusterId: CLUSTER_ID, boxKeys: { publicKey: manager.boxPublicKey, secretKey: manager.boxSecretKey },
+    randomBytes: nacl.randomBytes, replicatedState: () => state.gossipKeys,
+  });
   return {
     proposed,
+    keyManager,
     isLeader: () => true,
     leaderId: () => manager.nodeId,
     state: () => state,
