@@ -56,6 +56,7 @@ export function applyCommand(state: ClusterStateView, command: ClusterCommand): 
     case "joinTokenRotate":
       return { state: { ...state, joinTokens: { ...state.joinTokens, [command.role]: command.secret } } };
     case "gossipKey": {
+      // The only place a key entry is decoded and applied: `KeyManager` reads the state from here.
       let entry;
       try {
         entry = decodeKeyEntry(command.entry);
