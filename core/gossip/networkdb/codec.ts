@@ -9,6 +9,7 @@
  */
 import { decodeCbor, decodeEnvelope, encodeCbor, encodeEnvelope } from "../../common/envelope.ts";
 import { DecodeError } from "../../common/errors.ts";
+import { record } from "../../common/record.ts";
 import { maxNameBytes } from "./config.ts";
 import type { AttachmentRecord, AttachmentsMessage, BulkSyncMessage, EntryRecord, NetworkDbMessage } from "./types.ts";
 
@@ -42,7 +43,7 @@ export function encodeGossip(from: string, network: string, events: readonly Uin
 /** Decodes and validates a `networkdb` envelope; anything malformed throws `DecodeError`. */
 export function decodeMessage(bytes: Uint8Array, limits: DecodeLimits): NetworkDbMessage {
   const { body } = decodeEnvelope(bytes, networkDbEnvelopeKind, [version]);
-  const message = asRecord(body, "message");
+  const message = record(body, "message");
   switch (message.type) {
     case "gossip":
       exactFields(message, ["type", "from", "network", "events"], "gossip");
@@ -75,7 +76,7 @@ export function decodeMessage(bytes: Uint8Array, limits: DecodeLimits): NetworkD
 }
 
 function entry(value: unknown, limits: DecodeLimits): EntryRecord {
-  const item = asRecord(value, "entry");
+  const item = record(value, "entry");
   exactFields(item, ["table", "key", "owner", "ltime", "ownerJoin", "value", "reapIn"], "entry");
   if (!(item.value instanceof Uint8Array)) throw new DecodeError("entry value must be bytes", { field: "value" });
   if (item.value.length > limits.maxValueBytes) {
@@ -106,18 +107,11 @@ function packed(value: unknown): unknown {
 }
 
 function attachment(value: unknown): AttachmentRecord {
-  const item = asRecord(value, "attachment");
+  const item = record(value, "attachment");
   exactFields(item, ["node", "network", "ltime", "joined"], "attachment");
   const ltime = counter(item.ltime, "ltime");
   if (ltime === 0) throw new DecodeError("attachment ltime must be positive", { field: "ltime" });
   return { node: name(item.node, "node"), network: name(item.network, "network"), ltime, joined: bool(item.joined, "joined") };
-}
-
-function asRecord(value: unknown, what: string): Record<string, unknown> {
-  if (typeof value !== "object" || value === null || Array.isArray(value) || value instanceof Uint8Array) {
-    throw new DecodeError(`${what} must be a map`, { what });
-  }
-  return value as Record<string, unknown>;
 }
 
 function exactFields(value: Record<string, unknown>, fields: readonly string[], what: string): void {
