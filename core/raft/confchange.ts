@@ -14,6 +14,7 @@
  */
 import { decodeEnvelope, encodeEnvelope } from "../common/envelope.ts";
 import { DecodeError } from "../common/errors.ts";
+import { record } from "../common/record.ts";
 import type { ConfState, NodeId } from "./types.ts";
 
 /** The kind of membership change. */
@@ -43,8 +44,7 @@ export function encodeConfChange(change: ConfChange): Uint8Array {
 /** Decodes and validates a `conf` entry's data; throws `DecodeError`. */
 export function decodeConfChange(bytes: Uint8Array): ConfChange {
   const { body } = decodeEnvelope(bytes, KIND, [VERSION]);
-  if (typeof body !== "object" || body === null) throw new DecodeError("conf change: body is not a map");
-  const { type, node } = body as Record<string, unknown>;
+  const { type, node } = record(body, "conf change");
   if (typeof type !== "string" || !TYPES.includes(type as ConfChangeType)) throw new DecodeError("conf change: unknown type", { type: String(type) });
   if (typeof node !== "string" || node === "") throw new DecodeError("conf change: node must be a non-empty string");
   return { type: type as ConfChangeType, node };

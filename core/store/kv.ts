@@ -10,6 +10,7 @@ import { Database } from "bun:sqlite";
 import { join } from "node:path";
 import { decodeEnvelope, encodeEnvelope } from "../common/envelope.ts";
 import { DecodeError, describeError } from "../common/errors.ts";
+import { record } from "../common/record.ts";
 import type { Snapshot } from "../raft/types.ts";
 import { checkpointInBackground, configureWal } from "./checkpoint.ts";
 import type { Command, StateMachine } from "./state-machine.ts";
@@ -32,8 +33,7 @@ export function encodeKvCommand(command: KvCommand): Uint8Array {
 /** Decodes and validates a command; throws `DecodeError` on anything malformed. */
 export function decodeKvCommand(bytes: Uint8Array): KvCommand {
   const { body } = decodeEnvelope(bytes, "kv.cmd", [1]);
-  const command = body as Partial<Record<string, unknown>>;
-  if (typeof body !== "object" || body === null) throw new DecodeError("kv command is not a map");
+  const command = record(body, "kv command");
   if (typeof command.key !== "string" || command.key.length === 0 || command.key.length > MAX_KEY_LENGTH) {
     throw new DecodeError(`kv command key must be a string of 1..${MAX_KEY_LENGTH} characters`);
   }
@@ -55,14 +55,13 @@ export class KvStateMachine implements StateMachine<KvResult> {
   /** Opens (creating when missing) the state in `dataDir`. */
   constructor(dataDir: string) {
     this.path = join(dataDir, "kv.db");
-    const path = this.path;
-    this.db = new Database(path, { create: true, strict: true });
+    this.db = new Database(this.path, { create: true, strict: true });
     configureWal(this.db, "NORMAL");
     this.db.run("CREATE TABLE IF NOT EXISTS kv (key TEXT PRIMARY KEY, value BLOB NOT NULL)");
     this.db.run("CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value INTEGER NOT NULL)");
     const row = this.db.query("SELECT value FROM meta WHERE name = 'applied'").get() as { value: number } | null;
     this.applied = row?.value ?? 0;
-    this.stopCheckpoints = checkpointInBackground(path);
+    this.stopCheckpoints = checkpointInBackground(this.path);
   }
 
   appliedIndex(): number {

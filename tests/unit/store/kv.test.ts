@@ -42,7 +42,7 @@ test("a malformed command yields an error result deterministically and does not 
 test("decodeKvCommand validates every field", () => {
   expect(() => decodeKvCommand(encodeEnvelope("kv.cmd", 1, { op: "put", key: "", value: bytes("v") }))).toThrow("key");
   expect(() => decodeKvCommand(encodeEnvelope("kv.cmd", 1, { op: "put", key: "k", value: "not bytes" }))).toThrow("value must be bytes");
-  expect(() => decodeKvCommand(encodeEnvelope("kv.cmd", 1, "nope"))).toThrow("not a map");
+  expect(() => decodeKvCommand(encodeEnvelope("kv.cmd", 1, "nope"))).toThrow("kv command must be a map");
   expect(() => decodeKvCommand(encodeCbor([1, 2]))).toThrow("not an envelope");
 });
 
