@@ -3,9 +3,10 @@
  * that writes them. In WAL mode such a commit reaches the WAL by `write()` with no fsync, so
  * fsyncing the WAL makes every commit written before the call durable. Pages a checkpoint
  * already copied into the database file were fsynced there before the WAL could be reused (at
- * `synchronous=NORMAL` and above), and the database file is fsynced too for good measure. The fsyncs run on Bun's I/O threads: a `synchronous=FULL` commit on the raft thread
- * would instead block it for the whole write-back (3–16 ms per snapshot under the raft bench's
- * load, all replicas at once since they snapshot at the same index).
+ * `synchronous=NORMAL` and above), and the database file is fsynced too for good measure. The
+ * fsyncs run on Bun's I/O threads: a `synchronous=FULL` commit on the raft thread would instead
+ * block it for the whole write-back (3–16 ms per snapshot under the raft bench's load, all
+ * replicas at once since they snapshot at the same index).
  */
 import { open } from "node:fs/promises";
 
