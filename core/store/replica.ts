@@ -354,7 +354,7 @@ export class Replica<R> {
    * recorded when it completes; meanwhile writes go on, and no second snapshot starts.
    */
   private maybeSnapshot(): void {
-    const { storage, stateMachine, core } = this.config;
+    const { stateMachine, core } = this.config;
     if (this.snapshotInFlight || !core.snapshotDue(this.snapshotIndex)) return;
     const index = stateMachine.appliedIndex();
     const conf = core.confState();

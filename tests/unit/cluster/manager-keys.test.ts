@@ -5,7 +5,6 @@
  * from whichever of them brought the state.
  */
 import { afterEach, describe, expect, test } from "bun:test";
-import nacl from "tweetnacl";
 import { MetricsRegistry } from "../../../core/api/metrics.ts";
 import { encodeClusterCommand } from "../../../core/cluster/codec.ts";
 import { clusterConfig } from "../../../core/cluster/config.ts";
