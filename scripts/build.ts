@@ -34,7 +34,7 @@ export const JIT_POLICY = 100;
  * only files the build included. With the project root as the bundle root, each sits in the
  * binary under its path from the root, where its opener looks for it.
  */
-export const WORKER_ENTRIES: readonly string[] = ["core/store/checkpoint-worker.ts"];
+const WORKER_ENTRIES: readonly string[] = ["core/store/checkpoint-worker.ts"];
 
 /** Options of `build`. */
 export interface BuildOptions {
