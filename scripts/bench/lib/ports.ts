@@ -33,13 +33,13 @@ export async function isPortFree(options: { host?: string; port: number; udp?: b
   return !options.udp || bindUdp(host, options.port);
 }
 
-/** A port on `host` (default 127.0.0.1) that `isPortFree` found free, for TCP and for UDP when `udp` is set. */
+/** A port on `host` (default 127.0.0.1) free for TCP, and for UDP too when `udp` is set (see `isPortFree`). */
 export async function freePort(options: { host?: string; udp?: boolean } = {}): Promise<number> {
   const host = options.host ?? "127.0.0.1";
   for (let attempt = 0; attempt < 50; attempt++) {
-    // The kernel picks a port free for TCP; the probe then checks it the way a fixed port is checked.
+    // The kernel picks a port free for TCP; only UDP is left to check.
     const port = await bindTcp(host, 0);
-    if (port !== null && (await isPortFree({ host, port, udp: options.udp }))) return port;
+    if (port !== null && (!options.udp || (await bindUdp(host, port)))) return port;
   }
   throw new Error(`freePort: no free ${options.udp ? "TCP+UDP" : "TCP"} port on ${host} after 50 attempts`);
 }
