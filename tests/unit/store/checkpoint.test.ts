@@ -1,17 +1,11 @@
-import { Database } from "bun:sqlite";
 import { expect, test } from "bun:test";
 import { statSync } from "node:fs";
-import { join } from "node:path";
 import { checkpointInBackground, checkpointThread } from "../../../core/store/checkpoint.ts";
-import { tempDir } from "./temp-dirs.ts";
+import { walDatabase } from "./temp-dirs.ts";
 import { waitFor } from "../../../scripts/bench/lib/wait.ts";
 
 test("registered files are checkpointed in the background, off the writing thread", async () => {
-  const path = join(tempDir(), "wal.db");
-  const db = new Database(path, { create: true });
-  db.run("PRAGMA journal_mode = WAL");
-  db.run("PRAGMA wal_autocheckpoint = 0");
-  db.run("CREATE TABLE t (k INTEGER PRIMARY KEY, v BLOB)");
+  const { path, db } = walDatabase();
   const insert = db.query("INSERT INTO t VALUES (?, ?)");
   for (let i = 0; i < 200; i++) insert.run(i, new Uint8Array(4096));
   // Without a checkpoint every page still sits in the WAL and the database file stays tiny.

@@ -1,17 +1,13 @@
-import { Database } from "bun:sqlite";
 import { expect, test } from "bun:test";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { syncSqliteFile } from "../../../core/store/wal-sync.ts";
-import { tempDir } from "./temp-dirs.ts";
+import { tempDir, walDatabase } from "./temp-dirs.ts";
 
 test("syncSqliteFile syncs a WAL-mode file with or without its WAL, and names a missing database", async () => {
-  const path = join(tempDir(), "state.db");
-  const db = new Database(path, { create: true });
-  db.run("PRAGMA journal_mode = WAL");
+  const { path, db } = walDatabase();
   db.run("PRAGMA synchronous = NORMAL");
-  db.run("CREATE TABLE t (v INTEGER)");
-  db.run("INSERT INTO t VALUES (1)");
+  db.run("INSERT INTO t VALUES (1, NULL)");
   expect(existsSync(`${path}-wal`)).toBe(true);
   await syncSqliteFile(path);
   // Closing the last connection checkpoints the WAL into the file and removes it.
