@@ -75,9 +75,13 @@ export function openReplica<R>(options: OpenReplicaOptions<R>): { replica: Repli
   }
 }
 
+/** Registries already reporting where checkpoints run: one process may open replicas more than once (a node promoted again). */
+const reportingCheckpoints = new WeakSet<MetricsRegistry>();
+
 /** Exposes where this process's WAL checkpoints run, as `shoal_store_checkpoint_worker`. */
 function reportCheckpointThread(metrics: MetricsRegistry | undefined): void {
-  if (!metrics) return;
+  if (!metrics || reportingCheckpoints.has(metrics)) return;
+  reportingCheckpoints.add(metrics);
   const gauge = metrics.gauge("shoal_store_checkpoint_worker", "1 while WAL checkpoints run on their worker thread; 0 when they run on the thread that serves raft, stalling its writes.");
   metrics.onCollect(() => gauge.set(checkpointThread() === "worker" ? 1 : 0));
 }
