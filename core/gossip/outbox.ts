@@ -5,7 +5,7 @@
  */
 import { PACKET_OVERHEAD, USER_MESSAGE_OVERHEAD, assemblePacket, encodeMessage } from "./codec.ts";
 import type { MembershipState, PendingStream } from "./state.ts";
-import type { Address, GossipEvent, Member, MemberChange, MemberName, StreamPurpose, StreamRequest } from "./types.ts";
+import type { Address, Member, MemberChange, MemberName } from "./types.ts";
 
 /** One gossip round: queued broadcasts to `gossipNodes` random members, recently dead ones included. */
 export function gossip(state: MembershipState, now: number): void {
@@ -68,13 +68,11 @@ export function openStream(state: MembershipState, to: Address, pending: Pending
   const id = state.nextStreamId++;
   state.pendingStreams.set(id, pending);
   state.counters.streamsOpened++;
-  const purpose: StreamPurpose = pending.purpose;
-  state.out.streams.push({ id, to, purpose, bytes } satisfies StreamRequest);
+  state.out.streams.push({ id, to, purpose: pending.purpose, bytes });
   return id;
 }
 
 /** Reports a change to `member`, with a snapshot so later changes do not rewrite the event. */
 export function emitMemberEvent(state: MembershipState, change: MemberChange, member: Member): void {
-  const event: GossipEvent = { type: "member", change, member: { ...member } };
-  state.out.events.push(event);
+  state.out.events.push({ type: "member", change, member: { ...member } });
 }
