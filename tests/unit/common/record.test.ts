@@ -10,14 +10,8 @@ describe("record", () => {
 
   for (const [name, value] of [["an array", [1, 2]], ["bytes", new Uint8Array(2)], ["null", null], ["a string", "map"], ["a number", 7]] as const) {
     test(`refuses ${name} with a DecodeError naming the field`, () => {
-      let thrown: unknown;
-      try {
-        record(value, "snapshot meta");
-      } catch (error) {
-        thrown = error;
-      }
-      expect(thrown).toBeInstanceOf(DecodeError);
-      expect((thrown as DecodeError).message).toContain("snapshot meta must be a map");
+      expect(() => record(value, "snapshot meta")).toThrow(DecodeError);
+      expect(() => record(value, "snapshot meta")).toThrow("snapshot meta must be a map");
     });
   }
 });
