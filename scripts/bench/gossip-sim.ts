@@ -26,7 +26,7 @@ import { parseArgs } from "node:util";
 import { pushPullInterval } from "../../core/gossip/pushpull.ts";
 import type { MemberName } from "../../core/gossip/types.ts";
 import { type ObservedEvent, SimCluster } from "../../tests/sim/gossip/cluster.ts";
-import { type Bench, type BenchContext, type BenchRow, row } from "./lib/index.ts";
+import { type Bench, type BenchContext, type BenchRow, row, toMB } from "./lib/index.ts";
 
 const SERF_REFERENCE: Record<number, number> = { 100: 2.0, 1_000: 2.2, 10_000: 2.6 };
 /**
@@ -245,7 +245,7 @@ function rows(result: ScaleResult): BenchRow[] {
     line("death declared by 99.99%", "s", result.deathSeconds),
     line("UDP bytes per node per second (steady)", "B/s", result.udpBytesPerNodePerSecond),
     line("all bytes per node per second (steady, with push-pull)", "B/s", result.totalBytesPerNodePerSecond),
-    line("peak resident memory of the simulation (all nodes)", "MB", result.peakResidentBytes / 2 ** 20),
+    line("peak resident memory of the simulation (all nodes)", "MB", toMB(result.peakResidentBytes)),
     line("wall time of the run", "s", result.wallSeconds),
   ];
 }
