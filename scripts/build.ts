@@ -27,7 +27,7 @@ function gitCommit(): string {
  * took 24% of a node's CPU). Busy paths still reach the optimizing tiers, just after more runs.
  * A process that starts a raft replica (a manager) returns to the normal policy (`Replica.start`).
  */
-export const JIT_POLICY = 100;
+const JIT_POLICY = 100;
 
 /**
  * Worker programs every binary embeds beside its entry: `new Worker` in a compiled binary finds
