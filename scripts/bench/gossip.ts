@@ -180,8 +180,8 @@ async function measure(label: string, launch: Launcher, options: RunOptions): Pr
   }
 }
 
-/** Installs the memberlist source when missing and builds the peer; the binary's path, or null. */
-function buildMemberlistPeer(log: (line: string) => void): string | null {
+/** Installs the memberlist source when missing and builds the peer into `dir`; the binary's path, or null. */
+function buildMemberlistPeer(dir: string, log: (line: string) => void): string | null {
   const go = ensureCommand("go", "golang-go", log);
   if (!go) return null;
   if (!existsSync(MEMBERLIST_SOURCE)) {
@@ -192,11 +192,11 @@ function buildMemberlistPeer(log: (line: string) => void): string | null {
       return null;
     }
   }
-  const out = join(mkdtempSync(join(tmpdir(), "shoal-bench-")), "memberlist-peer");
+  const out = join(dir, "memberlist-peer");
   const env = { ...process.env, GOPATH, GO111MODULE: "off", GOFLAGS: "", GOCACHE: join(tmpdir(), "shoal-bench-gocache") };
-  const build = spawnSync(go, ["build", "-o", out, "."], { cwd: join(import.meta.dir, "peers", "memberlist-peer"), env, encoding: "utf8" });
-  if (build.status !== 0) {
-    log(`memberlist: building the peer failed:\n${build.stderr}`);
+  const compiled = spawnSync(go, ["build", "-o", out, "."], { cwd: join(import.meta.dir, "peers", "memberlist-peer"), env, encoding: "utf8" });
+  if (compiled.status !== 0) {
+    log(`memberlist: building the peer failed:\n${compiled.stderr}`);
     return null;
   }
   return out;
@@ -233,7 +233,7 @@ export const bench: Bench = {
     try {
       const nodeBinary = join(dir, "shoal-gossip-node");
       build({ entry: join(root, "tests/integration/gossip/node-main.ts"), outfile: nodeBinary, report: false });
-      const peerBinary = buildMemberlistPeer(log);
+      const peerBinary = buildMemberlistPeer(dir, log);
       shoal = await measure("shoal", (name, bind, seeds) => [nodeBinary, "--name", name, "--bind", bind, "--seeds", seeds.join(","), "--key-file", keyFile, "--profile", "lan"], options);
       peer = peerBinary ? await measure("memberlist", (name, bind, seeds) => [peerBinary, "-name", name, "-bind", bind, "-seeds", seeds.join(","), "-key-file", keyFile, "-profile", "lan"], options) : null;
     } finally {
