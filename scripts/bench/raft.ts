@@ -18,12 +18,12 @@
  * and 2), `--warmup-seconds W` of unmeasured load at 64 clients for each system first (default
  * 5), `--failovers N` (default 10), `--clients 1,16,64,256`.
  */
-import { parseArgs } from "node:util";
-import { ensureCommand, median, percentile, row, type Bench, type BenchContext, type BenchRow } from "./lib/index.ts";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { parseArgs } from "node:util";
 import { build } from "../build.ts";
+import { ensureCommand, median, percentile, row, type Bench, type BenchContext, type BenchRow } from "./lib/index.ts";
 import { nodeProgram, RaftCluster } from "./raft/cluster.ts";
 import { EtcdCluster, etcdPutBody } from "./raft/etcd-cluster.ts";
 
@@ -213,10 +213,10 @@ export const bench: Bench = {
     // Compiled with the shipped binary's flags (its JIT policy among them), as etcd is a compiled program too.
     const workDir = mkdtempSync(join(tmpdir(), "shoal-bench-"));
     const nodeBinary = join(workDir, "shoal-raft-node");
-    build({ entry: nodeProgram, outfile: nodeBinary, report: false });
     const shoal = new RaftCluster({ size: 3, command: [nodeBinary] });
     const etcd = etcdBinary ? new EtcdCluster(etcdBinary) : undefined;
     try {
+      build({ entry: nodeProgram, outfile: nodeBinary, report: false });
       await shoal.start();
       await etcd?.start();
       const ours = shoalSystem(shoal);
