@@ -18,6 +18,7 @@
 import { Hono } from "hono";
 import { parseArgs } from "node:util";
 import { MetricsRegistry } from "../../../core/api/metrics.ts";
+import { parseHostPort, type HostPort } from "../../../core/common/address.ts";
 import { describeError, ShoalError } from "../../../core/common/errors.ts";
 import { createLogger } from "../../../core/common/log.ts";
 import { StoreCorruptError } from "../../../core/store/errors.ts";
@@ -25,7 +26,6 @@ import { encodeKvCommand, KvStateMachine, MAX_KEY_LENGTH, type KvResult } from "
 import { openReplica } from "../../../core/store/open-replica.ts";
 import type { Replica } from "../../../core/store/replica.ts";
 import { TcpTransport } from "../../../core/transport/tcp.ts";
-import { requireHostPort, type HostPort } from "../../../core/common/address.ts";
 
 const { values } = parseArgs({
   options: {
@@ -43,11 +43,8 @@ const { values } = parseArgs({
 });
 
 function address(text: string | undefined, flag: string): HostPort {
-  try {
-    return requireHostPort(text ?? "");
-  } catch {
-    fail(`--${flag} must be HOST:PORT`);
-  }
+  const parsed = parseHostPort(text ?? "");
+  return "error" in parsed ? fail(`--${flag}: ${parsed.error}`) : parsed;
 }
 
 function fail(message: string): never {
