@@ -78,7 +78,7 @@ export class RaftCluster {
     for (const member of this.nodes.values()) {
       if (member.id !== id && member.process) await post(`${member.url}/peers/${id}?raft=${node.host}:${node.raftPort}`);
     }
-    await waitFor(async () => (await fetch(`${node.url}/status`)).ok, { what: `${id} to serve`, timeoutMs: 15_000 });
+    await waitFor(async () => (await nodeStatus(node.url)).id === id, { what: `${id} to serve`, timeoutMs: 15_000 });
     await this.onLeader((leader) => post(`${leader.url}/members/${id}?role=learner`));
     return node;
   }
