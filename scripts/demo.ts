@@ -69,7 +69,7 @@ async function choosePorts(): Promise<DemoNode["ports"][]> {
   const consecutive = Array.from({ length: NODES * PORTS_PER_NODE }, (_, i) => DEFAULT_BASE_PORT + i);
   const free = await Promise.all(consecutive.map((port, i) => isPortFree({ host: HOST, port, udp: i % PORTS_PER_NODE === 1 })));
   const ports = free.every(Boolean) ? consecutive : await Promise.all(consecutive.map(() => freePort({ host: HOST, udp: true })));
-  const chosen = Array.from({ length: NODES }, (_, i) => ({ cluster: ports[3 * i] as number, gossip: ports[3 * i + 1] as number, health: ports[3 * i + 2] as number }));
+  const chosen = Array.from({ length: NODES }, (_, i) => ({ cluster: ports[PORTS_PER_NODE * i] as number, gossip: ports[PORTS_PER_NODE * i + 1] as number, health: ports[PORTS_PER_NODE * i + 2] as number }));
   writeFileSync(saved, `${JSON.stringify(chosen)}\n`);
   return chosen;
 }
