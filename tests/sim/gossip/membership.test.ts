@@ -45,7 +45,7 @@ function joinThenKill(seed: number): { joinMs: number; verdictSpreadMs: number; 
   const seeds = members.slice(0, 3);
   for (const name of members) cluster.start(name, seeds.filter((other) => other !== name));
   expect(cluster.runUntil(() => cluster.converged(members), 60_000)).toBe(true);
-  cluster.runUntil(() => members.every((name) => cluster.core(name).stats().queuedBroadcasts === 0), 60_000);
+  expect(cluster.runUntil(() => members.every((name) => cluster.core(name).stats().queuedBroadcasts === 0), 60_000)).toBe(true);
   cluster.run(5_000 + cluster.random.int(1_000));
   const joinedAt = cluster.clock.now();
   cluster.start("newcomer", seeds);
