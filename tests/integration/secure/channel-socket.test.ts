@@ -27,9 +27,9 @@ const expired = cluster.node("expired-1", { notBefore: NOW - 10_000, notAfter: N
 const text = (value: string) => new TextEncoder().encode(value);
 const decode = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
 
-/** Polls `predicate` until it holds (true) or `deadlineMs` passes (false). */
-function settles(predicate: () => boolean, deadlineMs = 5_000): Promise<boolean> {
-  return waitFor(predicate, { timeoutMs: deadlineMs, intervalMs: 5 }).then(() => true, () => false);
+/** Polls `predicate` every 5 ms until it holds; rejects naming `what` once `timeoutMs` passes. */
+function until(predicate: () => boolean, what: string, timeoutMs = 5_000): Promise<number> {
+  return waitFor(predicate, { timeoutMs, intervalMs: 5, what });
 }
 
 /** An echo server on the secure channel, with its registry and the peers it has seen. */
@@ -103,7 +103,7 @@ class RawClient {
   }
 
   async nextFrame(): Promise<Uint8Array> {
-    if (!(await settles(() => this.frames.length > 0 || this.closed))) throw new Error("no frame from the server");
+    await until(() => this.frames.length > 0 || this.closed, "a frame from the server");
     const frame = this.frames.shift();
     if (!frame) throw new Error("the server closed the connection");
     return frame;
@@ -131,7 +131,7 @@ describe("secure channel over TCP", () => {
   const rejected = (reason: string) => Number(registry.render().match(new RegExp(`shoal_secure_channel_rejected_total\\{reason="${reason}"\\} (\\d+)`))?.[1]);
   /** After each attack: the reason counted once more, and a good client still served. */
   async function expectRejectedThenServing(reason: string, before: number): Promise<void> {
-    expect(await settles(() => rejected(reason) === before + 1)).toBe(true);
+    await until(() => rejected(reason) === before + 1, `one more ${reason} rejection counted`);
     const good = await dial(port, worker);
     expect(await roundTrip(good, `still serving after ${reason}`)).toBe(`echo:still serving after ${reason}`);
     good.close();
@@ -152,7 +152,7 @@ describe("secure channel over TCP", () => {
     const connection = await dial(port, worker);
     expect(connection.peer).toEqual({ kind: "member", certificate: manager.fields });
     expect(await roundTrip(connection, "hello")).toBe("echo:hello");
-    expect(await settles(() => server.peers.some((peer) => peer.peer.kind === "member" && peer.peer.certificate.nodeId === "worker-1"))).toBe(true);
+    await until(() => server.peers.some((peer) => peer.peer.kind === "member" && peer.peer.certificate.nodeId === "worker-1"), "the server to see worker-1");
     connection.close();
   }, 15_000);
 
@@ -191,7 +191,7 @@ describe("secure channel over TCP", () => {
       const before = rejected(reason);
       const { raw, session } = await RawClient.established(port, worker);
       for (const frame of misuse(session)) raw.write(encodeFrame(frame));
-      expect(await settles(() => raw.closed)).toBe(true);
+      await until(() => raw.closed, "the server to close the connection");
       // The server said why before closing: its last frame is a sealed notice (after any echo of a valid frame).
       const answers = raw.frames.splice(0).map((frame) => session.open(frame));
       expect(answers.at(-1)).toMatchObject({ kind: "notice", rejection: { reason } });
@@ -205,7 +205,7 @@ describe("secure channel over TCP", () => {
     const header = new Uint8Array(4);
     new DataView(header.buffer).setUint32(0, 1 << 30);
     raw.write(header);
-    expect(await settles(() => raw.closed)).toBe(true);
+    await until(() => raw.closed, "the server to close the connection");
     await expectRejectedThenServing("oversized", before);
   }, 15_000);
 
@@ -251,7 +251,7 @@ describe("secure channel over TCP", () => {
       const before = rejected("malformed");
       const raw = await RawClient.connect(port);
       raw.write(bytes);
-      expect(await settles(() => raw.closed)).toBe(true);
+      await until(() => raw.closed, "the server to close the connection");
       await expectRejectedThenServing("malformed", before);
     }
   }, 15_000);
@@ -261,7 +261,7 @@ describe("secure channel over TCP", () => {
     const strict = echoServer(slowRegistry, cluster, manager, { handshakeTimeoutMs: 200 });
     try {
       const raw = await RawClient.connect(strict.listener.port);
-      expect(await settles(() => raw.closed)).toBe(true);
+      await until(() => raw.closed, "the server to close the connection");
       expect(slowRegistry.render()).toContain('shoal_secure_channel_rejected_total{reason="timeout"} 1');
       const good = await dial(strict.listener.port, worker);
       expect(await roundTrip(good, "prompt")).toBe("echo:prompt");
@@ -301,10 +301,10 @@ describe("secure channel over TCP", () => {
     try {
       const connection = await dial((server.address() as AddressInfo).port, worker);
       for (let i = 0; i < messages; i++) connection.send(new Uint8Array(size).fill(i));
-      expect(await settles(() => paused !== undefined)).toBe(true);
+      await until(() => paused !== undefined, "the slow reader to pause");
       expect(connection.bufferedBytes).toBeGreaterThan(0);
       paused?.resume();
-      expect(await settles(() => received.length === messages, 30_000)).toBe(true);
+      await until(() => received.length === messages, `all ${messages} messages`, 30_000);
       expect(received).toEqual([0, 1, 2, 3, 4, 5]);
       expect(connection.bufferedBytes).toBe(0);
       connection.close();
@@ -319,12 +319,12 @@ describe("secure channel over TCP", () => {
     try {
       const silent = [await RawClient.connect(limited.listener.port), await RawClient.connect(limited.listener.port)];
       const extra = await RawClient.connect(limited.listener.port);
-      expect(await settles(() => extra.closed)).toBe(true);
+      await until(() => extra.closed, "the connection over the limit to be dropped");
       expect(ownRegistry.render()).toContain('shoal_secure_channel_rejected_total{reason="overloaded"} 1');
       expect(silent.some((raw) => raw.closed)).toBe(false);
       for (const raw of silent) raw.end();
-      expect(await settles(() => silent.every((raw) => raw.closed))).toBe(true);
-      expect(await settles(() => ownRegistry.render().includes("shoal_secure_channel_pending_handshakes 0"))).toBe(true);
+      await until(() => silent.every((raw) => raw.closed), "the silent connections to close");
+      await until(() => ownRegistry.render().includes("shoal_secure_channel_pending_handshakes 0"), "no pending handshakes");
       const connection = await dial(limited.listener.port, worker);
       expect(await roundTrip(connection, "room again")).toBe("echo:room again");
       connection.close();
@@ -338,7 +338,7 @@ describe("secure channel over TCP", () => {
     const temporary = echoServer(ownRegistry, cluster, manager);
     const connection = await dial(temporary.listener.port, worker);
     temporary.listener.close();
-    expect(await settles(() => connection.closed)).toBe(true);
+    await until(() => connection.closed, "the connection to close with its listener");
     await expect(dial(temporary.listener.port, worker)).rejects.toMatchObject({ code: "secure_channel_unreachable" });
   }, 15_000);
 });
