@@ -1,27 +1,7 @@
 import { describe, expect, test } from "bun:test";
-import { ShoalError } from "../../../core/common/errors.ts";
-import { formatHostPort, requireHostPort, type HostPort } from "../../../core/common/address.ts";
+import type { HostPort } from "../../../core/common/address.ts";
 import { bindUdp } from "../../../core/transport/udp.ts";
 import { waitFor } from "../../../scripts/bench/lib/wait.ts";
-
-describe("host:port addresses", () => {
-  test("IPv4, names and bracketed IPv6 split and join back", () => {
-    for (const [text, parts] of [
-      ["127.0.0.2:7371", { host: "127.0.0.2", port: 7371 }],
-      ["node-1.example:0", { host: "node-1.example", port: 0 }],
-      ["[::1]:65535", { host: "::1", port: 65_535 }],
-    ] as const) {
-      expect(requireHostPort(text)).toEqual(parts);
-      expect(formatHostPort(parts)).toBe(text);
-    }
-  });
-
-  test("anything else is refused with a clear error", () => {
-    for (const bad of ["", "127.0.0.1", ":7371", "127.0.0.1:", "127.0.0.1:65536", "::1:7371", "[::1]7371", "host:12a"]) {
-      expect(() => requireHostPort(bad)).toThrow(ShoalError);
-    }
-  });
-});
 
 describe("UDP endpoint", () => {
   test("delivers datagrams with their source, and survives a handler that throws", async () => {
