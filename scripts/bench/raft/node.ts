@@ -126,7 +126,9 @@ app.get("/kv/:key", async (c) => {
 app.get("/status", (c) => c.json(node.status()));
 app.get("/metrics", (c) => c.text(metrics.render()));
 app.post("/peers/:id", (c) => {
-  transport.setPeer(c.req.param("id"), address(c.req.query("raft"), "raft"));
+  const parsed = parseHostPort(c.req.query("raft") ?? "");
+  if ("error" in parsed) return c.json({ error: `raft: ${parsed.error}`, code: "bad_address" }, 400);
+  transport.setPeer(c.req.param("id"), parsed);
   return c.body(null, 204);
 });
 app.post("/members/:id", async (c) => {

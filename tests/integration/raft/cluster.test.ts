@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { connect } from "node:net";
-import { RaftCluster } from "../../../scripts/bench/raft/cluster.ts";
+import { nodeStatus, RaftCluster } from "../../../scripts/bench/raft/cluster.ts";
 import { waitFor } from "../../../scripts/bench/lib/wait.ts";
 
 /** A write load that records exactly which writes were acknowledged. */
@@ -95,9 +95,9 @@ describe("a 3-process raft cluster", () => {
     const victim = [...cluster.nodes.values()].find((node) => !node.process);
     if (!victim) throw new Error("the victim should be down");
     cluster.restart(victim.id);
-    const target = (await (await fetch(`${leader.url}/status`)).json()) as { commit: number };
+    const target = await nodeStatus(leader.url);
     await waitFor(async () => {
-      const status = (await (await fetch(`${victim.url}/status`)).json()) as { applied: number };
+      const status = await nodeStatus(victim.url);
       return status.applied >= target.commit;
     }, { timeoutMs: 20_000, what: `${victim.id} to catch up` });
     expect(await metric(victim.url, "shoal_raft_snapshots_installed_total")).toBeGreaterThanOrEqual(1);
@@ -109,11 +109,11 @@ describe("a 3-process raft cluster", () => {
     for (let i = 0; i < 50; i++) await fetch(`${leader.url}/kv/before-${i}`, { method: "PUT", body: `b${i}` });
     const added = await cluster.addLearner("n4");
     await waitFor(async () => {
-      const status = (await (await fetch(`${added.url}/status`)).json()) as { applied: number; conf: { learners: string[] } };
+      const status = await nodeStatus(added.url);
       return status.conf.learners.includes("n4") && (await fetch(`${added.url}/kv/before-49`)).status === 200;
     }, { timeoutMs: 20_000, what: "the learner to catch up" });
     await cluster.promote("n4");
-    const status = (await (await fetch(`${added.url}/status`)).json()) as { conf: { voters: string[] } };
+    const status = await nodeStatus(added.url);
     expect(status.conf.voters).toContain("n4");
     expect((await fetch(`${added.url}/kv/after`, { method: "PUT", body: "yes" })).status).toBe(204);
     expect(await (await fetch(`${leader.url}/kv/after`)).text()).toBe("yes");
@@ -134,5 +134,16 @@ describe("a 3-process raft cluster", () => {
     expect(await metric(node.url, 'shoal_raft_transport_frames_rejected_total{reason="oversized"}')).toBeGreaterThanOrEqual(1);
     expect((await fetch(`${node.url}/kv/still-alive`, { method: "PUT", body: "ok" })).status).toBe(204);
     expect(await (await fetch(`${node.url}/kv/still-alive`)).text()).toBe("ok");
+  }, 30_000);
+
+  test("a bad peer address on the HTTP front is refused with 400, and the node still serves", async () => {
+    const node = [...cluster.nodes.values()].find((candidate) => candidate.process);
+    if (!node) throw new Error("no running node");
+    for (const raft of ["", "no-port", "127.0.0.1:99999"]) {
+      const answer = await fetch(`${node.url}/peers/stranger?raft=${encodeURIComponent(raft)}`, { method: "POST" });
+      expect(answer.status).toBe(400);
+      expect((await answer.json()) as { code: string }).toMatchObject({ code: "bad_address" });
+    }
+    expect((await fetch(`${node.url}/kv/after-bad-peer`, { method: "PUT", body: "ok" })).status).toBe(204);
   }, 30_000);
 });
