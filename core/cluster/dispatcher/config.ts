@@ -34,6 +34,9 @@ export interface DispatcherConfig {
 /** How often the shells tick the session cores; well under any sensible heartbeat period. */
 export const SESSION_TICK_MS = 100;
 
+/** How often a manager's shell compares the sessions it serves with the replicated records. */
+export const SESSION_RECONCILE_MS = 500;
+
 /** The defaults. */
 export const DEFAULT_DISPATCHER_CONFIG: Readonly<DispatcherConfig> = Object.freeze({
   heartbeatPeriod: 5_000,

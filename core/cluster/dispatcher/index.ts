@@ -8,7 +8,7 @@
  * - `ManagerSessions` (every manager): the sessions served, heartbeats, keyring delivery, reports.
  * - `statusCommand` / `sessionRecordOf`: reports to and from the replicated node records.
  */
-export { DEFAULT_DISPATCHER_CONFIG, dispatcherConfig, type DispatcherConfig, sessionTimeout } from "./config.ts";
+export { DEFAULT_DISPATCHER_CONFIG, dispatcherConfig, type DispatcherConfig, SESSION_RECONCILE_MS, SESSION_TICK_MS, sessionTimeout } from "./config.ts";
 export { type ClusterView, type ManagerSessionAction, ManagerSessions, type ManagerSessionsOptions, type ServedSession } from "./manager-sessions.ts";
 export {
   decodeManagerMessage, decodeNodeMessage, encodeManagerMessage, encodeNodeMessage,

@@ -11,14 +11,11 @@ import type { SecureConnection } from "../../secure/channel/index.ts";
 import type { ClusterManagerHandle, LocalIdentity } from "../contract.ts";
 import { KeyDistributor } from "../keyrotation/index.ts";
 import { managersOf } from "../state.ts";
-import { type DispatcherConfig, SESSION_TICK_MS } from "./config.ts";
+import { type DispatcherConfig, SESSION_RECONCILE_MS, SESSION_TICK_MS } from "./config.ts";
 import { type ManagerSessionAction, ManagerSessions } from "./manager-sessions.ts";
 import { decodeNodeMessage, encodeManagerMessage } from "./messages.ts";
 import type { DispatcherMetrics } from "./metrics.ts";
 import { type SessionRecord, sessionRecordOf, statusCommand } from "./status.ts";
-
-/** How often the served sessions are compared with the replicated records. */
-const RECONCILE_MS = 500;
 
 /** What a `ManagerSessionShell` needs. */
 export interface ManagerSessionShellOptions {
@@ -49,7 +46,7 @@ export class ManagerSessionShell {
   /** Starts the timers and follows node removals. */
   start(): void {
     this.timers.push(setInterval(() => this.run(this.sessions.tick(Date.now())), SESSION_TICK_MS));
-    this.timers.push(setInterval(() => this.reconcile(), RECONCILE_MS));
+    this.timers.push(setInterval(() => this.reconcile(), SESSION_RECONCILE_MS));
     this.unsubscribe = this.options.manager.onApplied(({ command, refusal }) => {
       if (command.type === "nodeRemove" && refusal === undefined) this.run(this.sessions.remove(command.nodeId));
     });

@@ -13,15 +13,13 @@ import nacl from "tweetnacl";
 import type { NodeStatus } from "../../../core/cluster/contract.ts";
 import {
   decodeManagerMessage, decodeNodeMessage, type DispatcherConfig, encodeManagerMessage, encodeNodeMessage,
-  type ManagerSessionAction, ManagerSessions, type NodeSessionAction, NodeSession, sessionRecordOf, type SessionRecord, statusCommand,
+  type ManagerSessionAction, ManagerSessions, type NodeSessionAction, NodeSession, SESSION_RECONCILE_MS, SESSION_TICK_MS, sessionRecordOf, type SessionRecord, statusCommand,
 } from "../../../core/cluster/dispatcher/index.ts";
 import { KeyDistributor, KeyManager, KeyringReceiver, keyRotationConfig } from "../../../core/cluster/keyrotation/index.ts";
 import { type Random, VirtualClock, VirtualNetwork } from "../../kit/index.ts";
 import { KeyStateReplica } from "../keyrotation/key-state-replica.ts";
 
 const CLUSTER_ID = "sim-cluster";
-const TICK_MS = 100;
-const RECONCILE_MS = 500;
 
 /** What travels between simulated hosts; `up` is from the dialling node to the manager. */
 type Packet = { up: boolean; conn: string } & ({ type: "syn" | "synAck" | "reset" } | { type: "data"; bytes: Uint8Array });
@@ -95,8 +93,8 @@ export class DispatcherCluster {
 
   /** Starts every node and the periodic work. */
   start(): void {
-    this.clock.every(TICK_MS, () => this.tickAll());
-    this.clock.every(RECONCILE_MS, () => this.reconcileAll());
+    this.clock.every(SESSION_TICK_MS, () => this.tickAll());
+    this.clock.every(SESSION_RECONCILE_MS, () => this.reconcileAll());
   }
 
   /** The leader: the first manager up, while a majority is up. */
