@@ -70,6 +70,11 @@ export class GossipShell {
 
   private constructor(private readonly options: GossipShellOptions) {
     this.metrics = new GossipMetrics(options.metrics);
+    // Counted when scraped: counting at every membership event would copy the whole member
+    // table once per event, which is quadratic while a large cluster boots.
+    options.metrics.onCollect(() => {
+      if (!this.closed) this.publishMemberCounts();
+    });
     this.now = options.now ?? Date.now;
     // A frame is a sealed stream payload: the core's limit plus the seal.
     this.streamLimits = { maxFrameBytes: (options.maxStreamBytes ?? 16 * 1024 * 1024) + SEAL_OVERHEAD, timeoutMs: options.streamTimeoutMs ?? 10_000 };
@@ -121,7 +126,6 @@ export class GossipShell {
     for (const packet of ready.packets) this.sendPacket(packet.to, packet.bytes);
     for (const request of ready.streams) void this.openStream(request);
     for (const event of ready.events) this.options.onEvent?.(event);
-    if (ready.events.length > 0) this.publishMemberCounts();
     this.schedule();
   }
 

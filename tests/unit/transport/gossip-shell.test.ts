@@ -3,7 +3,7 @@ import nacl from "tweetnacl";
 import { MetricsRegistry } from "../../../core/api/metrics.ts";
 import type { Logger } from "../../../core/common/log.ts";
 import type { Membership } from "../../../core/gossip/membership.ts";
-import type { Ready } from "../../../core/gossip/types.ts";
+import type { Member, Ready } from "../../../core/gossip/types.ts";
 import { Keyring } from "../../../core/secure/keyring.ts";
 import { PacketSeal } from "../../../core/secure/seal.ts";
 import { GossipShell } from "../../../core/transport/gossip.ts";
@@ -14,11 +14,12 @@ const keyring = Keyring.of([nacl.randomBytes(32)]);
 const sealFor = (senderId: string) => new PacketSeal({ keyring, clusterId: "test", senderId, epoch: 1, randomBytes: nacl.randomBytes });
 
 /** A core that hands the shell a scripted batch of packets and has no deadline of its own. */
-function scriptedCore(batches: Ready["packets"][]): Membership {
+function scriptedCore(batches: Ready["packets"][], members: Pick<Member, "state">[] = []): Membership {
   const core = {
     ready: (): Ready => ({ packets: batches.shift() ?? [], streams: [], events: [] }),
     nextDeadline: () => Number.POSITIVE_INFINITY,
     tick: () => {},
+    members: () => members,
   };
   return core as unknown as Membership;
 }
@@ -70,5 +71,19 @@ describe("gossip shell sends", () => {
     expect(payloads.sort()).toEqual([1, 3, 5]);
     expect(shell.traffic().packetsSent).toBe(3);
     expect(warnings).toEqual(["gossip packet to an invalid address skipped not-an-address", "gossip packet to an invalid address skipped not-an-address"]);
+  });
+});
+
+describe("gossip shell metrics", () => {
+  test("member counts by state are taken from the core when scraped", async () => {
+    const members: Pick<Member, "state">[] = [{ state: "alive" }, { state: "alive" }, { state: "suspect" }];
+    const metrics = new MetricsRegistry();
+    const shell = await GossipShell.start({ core: scriptedCore([], members), bind: { host: "127.0.0.1", port: 0 }, seal: sealFor("node"), metrics, logger: recordingLogger([]) });
+    open.push(shell);
+    expect(metrics.render()).toContain('shoal_gossip_members{state="alive"} 2\n');
+    members.push({ state: "dead" });
+    const rendered = metrics.render();
+    expect(rendered).toContain('shoal_gossip_members{state="dead"} 1\n');
+    expect(rendered).toContain('shoal_gossip_members{state="suspect"} 1\n');
   });
 });
