@@ -15,6 +15,7 @@ import {
   freePort,
   median,
   percentile,
+  integerFlag,
   ProcessSampler,
   row,
   startProcess,
@@ -55,13 +56,6 @@ async function stopAgent({ agent, dataDir }: StartedAgent, log?: BenchContext["l
   rmSync(dataDir, { recursive: true, force: true });
 }
 
-function positiveInteger(flag: string, text: string | undefined, fallback: number): number {
-  if (text === undefined) return fallback;
-  const value = Number(text);
-  if (!Number.isSafeInteger(value) || value < 1) throw new Error(`--${flag} must be an integer >= 1, got "${text}"`);
-  return value;
-}
-
 /** See the module comment. */
 export const bench: Bench = {
   description: "cold start of dist/shoal agent to /readyz 200, idle RSS and CPU, binary size",
@@ -70,9 +64,9 @@ export const bench: Bench = {
       args,
       options: { runs: { type: "string" }, "idle-agents": { type: "string" }, "idle-seconds": { type: "string" }, build: { type: "boolean" } },
     });
-    const runs = positiveInteger("runs", values.runs, 10);
-    const idleAgents = positiveInteger("idle-agents", values["idle-agents"], 3);
-    const idleSeconds = positiveInteger("idle-seconds", values["idle-seconds"], 10);
+    const runs = integerFlag("runs", values.runs, 10);
+    const idleAgents = integerFlag("idle-agents", values["idle-agents"], 3);
+    const idleSeconds = integerFlag("idle-seconds", values["idle-seconds"], 10);
     if (values.build) build();
     else buildIfStale();
     const version = Bun.spawnSync([binary, "version"], { stderr: "ignore" });

@@ -26,7 +26,7 @@ import { parseArgs } from "node:util";
 import { pushPullInterval } from "../../core/gossip/pushpull.ts";
 import type { MemberName } from "../../core/gossip/types.ts";
 import { type ObservedEvent, SimCluster } from "../../tests/sim/gossip/cluster.ts";
-import { type Bench, type BenchContext, type BenchRow, row, toMB } from "./lib/index.ts";
+import { type Bench, type BenchContext, type BenchRow, integerFlag, integerListFlag, row, toMB } from "./lib/index.ts";
 
 const SERF_REFERENCE: Record<number, number> = { 100: 2.0, 1_000: 2.2, 10_000: 2.6 };
 /**
@@ -255,8 +255,8 @@ export const bench: Bench = {
   description: "simulated gossip at scale: join convergence to 99.99%, death detection, bytes per node per second, memory and wall time (N = 100, 1,000, 5,000, 10,000 as memory allows)",
   async run(context: BenchContext): Promise<BenchRow[]> {
     const { values } = parseArgs({ args: context.args, options: { nodes: { type: "string" }, seed: { type: "string" }, wave: { type: "string" }, heap: { type: "boolean" } } });
-    const sizes = (values.nodes ?? "100,1000,5000,10000").split(",").map((text) => Number(text));
-    const options: MeasureOptions = { seed: Number(values.seed ?? 1), waveSize: Number(values.wave ?? 250), heap: values.heap ?? false };
+    const sizes = integerListFlag("nodes", values.nodes, [100, 1000, 5000, 10000], 2);
+    const options: MeasureOptions = { seed: integerFlag("seed", values.seed, 1, 0), waveSize: integerFlag("wave", values.wave, 250), heap: values.heap ?? false };
     const results: BenchRow[] = [];
     for (const count of sizes) {
       const needed = count * count * PEAK_BYTES_PER_PAIR;

@@ -25,7 +25,7 @@ import type { Subprocess } from "bun";
 import nacl from "tweetnacl";
 import { encodeGossipKey } from "../../core/secure/keyring.ts";
 import { build } from "../build.ts";
-import { type Bench, type BenchRow, ensureCommand, freePort, median, readProcess, row, toMB, waitFor } from "./lib/index.ts";
+import { type Bench, type BenchRow, ensureCommand, freePort, integerFlag, median, readProcess, row, toMB, waitFor } from "./lib/index.ts";
 
 const root = join(import.meta.dir, "..", "..");
 const PEER = "memberlist";
@@ -208,22 +208,19 @@ export const bench: Bench = {
     const { values } = parseArgs({
       args,
       options: {
-        nodes: { type: "string", default: "20" },
-        trials: { type: "string", default: "5" },
-        "settle-seconds": { type: "string", default: "30" },
-        "steady-seconds": { type: "string", default: "60" },
+        nodes: { type: "string" },
+        trials: { type: "string" },
+        "settle-seconds": { type: "string" },
+        "steady-seconds": { type: "string" },
       },
     });
     const options: RunOptions = {
-      nodes: Number(values.nodes),
-      trials: Number(values.trials),
-      settleSeconds: Number(values["settle-seconds"]),
-      steadySeconds: Number(values["steady-seconds"]),
+      nodes: integerFlag("nodes", values.nodes, 20, 4),
+      trials: integerFlag("trials", values.trials, 5),
+      settleSeconds: integerFlag("settle-seconds", values["settle-seconds"], 30, 0),
+      steadySeconds: integerFlag("steady-seconds", values["steady-seconds"], 60, 5),
       log,
     };
-    if (!(options.nodes >= 4 && options.trials >= 1 && options.settleSeconds >= 0 && options.steadySeconds >= 5)) {
-      throw new Error("need --nodes >= 4, --trials >= 1, --settle-seconds >= 0, --steady-seconds >= 5");
-    }
     const dir = mkdtempSync(join(tmpdir(), "shoal-bench-"));
     const keyFile = join(dir, "gossip.key");
     writeFileSync(keyFile, `${encodeGossipKey(nacl.randomBytes(32))}\n`, { mode: 0o600 });

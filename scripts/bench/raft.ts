@@ -23,7 +23,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { build } from "../build.ts";
-import { ensureCommand, median, percentile, row, type Bench, type BenchContext, type BenchRow } from "./lib/index.ts";
+import { ensureCommand, integerFlag, integerListFlag, median, percentile, row, type Bench, type BenchContext, type BenchRow } from "./lib/index.ts";
 import { nodeProgram, RaftCluster } from "./raft/cluster.ts";
 import { EtcdCluster, etcdPutBody } from "./raft/etcd-cluster.ts";
 
@@ -194,20 +194,21 @@ export const bench: Bench = {
     const { values } = parseArgs({
       args,
       options: {
-        seconds: { type: "string", default: "6" },
-        rounds: { type: "string", default: "2" },
-        "warmup-seconds": { type: "string", default: "5" },
-        failovers: { type: "string", default: "10" },
-        clients: { type: "string", default: "1,16,64,256" },
+        seconds: { type: "string" },
+        rounds: { type: "string" },
+        "warmup-seconds": { type: "string" },
+        failovers: { type: "string" },
+        clients: { type: "string" },
       },
       allowPositionals: true,
       strict: false,
     });
-    const seconds = Number(values.seconds);
-    const failovers = Number(values.failovers);
-    const rounds = Number(values.rounds);
-    const warmupSeconds = Number(values["warmup-seconds"]);
-    const levels = String(values.clients).split(",").map(Number);
+    const flag = (name: string) => values[name] as string | undefined;
+    const seconds = integerFlag("seconds", flag("seconds"), 6);
+    const failovers = integerFlag("failovers", flag("failovers"), 10);
+    const rounds = integerFlag("rounds", flag("rounds"), 2);
+    const warmupSeconds = integerFlag("warmup-seconds", flag("warmup-seconds"), 5, 0);
+    const levels = integerListFlag("clients", flag("clients"), [1, 16, 64, 256]);
 
     const etcdBinary = ensureCommand("etcd", "etcd-server", log);
     // Compiled with the shipped binary's flags (its JIT policy among them), as etcd is a compiled program too.

@@ -7,6 +7,7 @@
  */
 export { ensureCommand } from "./apt.ts";
 export type { Bench, BenchContext } from "./bench.ts";
+export { integerFlag, integerListFlag } from "./flags.ts";
 export { describeMachine, type MachineDescription } from "./machine.ts";
 export { freePort } from "./ports.ts";
 export { ProcessSampler, readProcess, toMB, type ProcessSample, type SamplerReport } from "./process.ts";
