@@ -183,10 +183,7 @@ describe("cluster formation", () => {
     await waitFor(() => /certificate was revoked/.test(joiner.agent.log()), { timeoutMs: 20_000, what: "the removed node refused as revoked" });
     // Whichever manager it reached refused it, and counted the refusal.
     let refusals = 0;
-    for (const manager of [m1, m2, m3]) {
-      const metrics = await (await fetch(`${manager.agent.healthUrl}/metrics`)).text();
-      refusals += Number(/shoal_secure_channel_rejected_total\{reason="revoked"\} (\d+)/.exec(metrics)?.[1] ?? 0);
-    }
+    for (const manager of [m1, m2, m3]) refusals += (await metricOf(manager, 'shoal_secure_channel_rejected_total{reason="revoked"}')) ?? 0;
     expect(refusals).toBeGreaterThan(0);
     expect(cluster.list(m1).some((node) => node.hostname === "j1")).toBe(false);
     // Holding no state, the worker learns of its removal from the refusal and leaves by itself.
