@@ -1,20 +1,11 @@
 import { afterAll, expect, test } from "bun:test";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { cleanup, tempDir, waitFor } from "./agent-harness.ts";
+import { cleanup, isRunning, tempDir, waitFor } from "./agent-harness.ts";
 
 afterAll(cleanup);
 
 const root = join(import.meta.dir, "..", "..");
-
-function isRunning(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 test("npm start's demo, run through the Node bootstrap, forms a 3-agent cluster and stops on SIGTERM leaving nothing running", async () => {
   const dataDir = tempDir();

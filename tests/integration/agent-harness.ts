@@ -32,6 +32,16 @@ export function tempDir(): string {
   return dir;
 }
 
+/** Whether a process `pid` exists (and is ours to signal). */
+export function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** Kills every agent still running and removes every temp dir; call from `afterAll`/`afterEach`. */
 export function cleanup(): void {
   for (const step of cleanups.splice(0).reverse()) step();

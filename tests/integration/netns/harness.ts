@@ -15,6 +15,7 @@ import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "nod
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll } from "bun:test";
+import { isRunning } from "../agent-harness.ts";
 import { cleanup, TestCluster, waitFor, type NodePlacement, type TestNode } from "../cluster/harness.ts";
 
 /** Namespace, bridge and link names of every lab start with this, followed by the run id. */
@@ -46,15 +47,6 @@ function namespaces(): string[] {
   return run(["ip", "netns", "list"]).split("\n").map((line) => line.split(" ")[0] ?? "").filter((name) => name !== "");
 }
 
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 /** Kills whatever still runs in `namespace`, then deletes it. */
 function deleteNamespace(namespace: string): void {
   const pids = Bun.spawnSync(["ip", "netns", "pids", namespace], { stdout: "pipe", stderr: "ignore" }).stdout.toString();
@@ -75,11 +67,11 @@ export function removeLeftovers(): void {
     const runId = new RegExp(`^${PREFIX}([0-9a-f]{8})-`).exec(namespace)?.[1];
     if (runId === undefined) continue;
     const owner = owners.get(runId);
-    if (owner !== undefined && pidAlive(owner)) continue;
+    if (owner !== undefined && isRunning(owner)) continue;
     deleteNamespace(namespace);
     stale.add(runId);
   }
-  for (const [runId, owner] of owners) if (!pidAlive(owner)) stale.add(runId);
+  for (const [runId, owner] of owners) if (!isRunning(owner)) stale.add(runId);
   for (const runId of stale) {
     tryRun(["ip", "link", "delete", `sht${runId}`]);
     rmSync(join(OWNERS_DIR, `${runId}.pid`), { force: true });
