@@ -56,7 +56,7 @@ export function simulate(seed: number, options: SimulateOptions = {}): RaftRunSu
     ...(trace === undefined ? {} : { trace, describe: describeMessage }),
   });
   try {
-    return run(seed, random, voterCount, clock, net);
+    return run(random, voterCount, clock, net);
   } catch (error) {
     if (trace !== undefined) console.error(trace.tail().join("\n"));
     throw error;
@@ -67,7 +67,7 @@ function describeMessage(m: Message): string {
   return `${m.type} t${m.term} i${m.index} lt${m.logTerm} c${m.commit} n${m.entries.length}${m.reject ? ` reject hint ${m.rejectHint}` : ""}`;
 }
 
-function run(seed: number, random: Random, voterCount: number, clock: VirtualClock, net: VirtualNetwork<Message>): RaftRunSummary {
+function run(random: Random, voterCount: number, clock: VirtualClock, net: VirtualNetwork<Message>): RaftRunSummary {
   const monitor = new SafetyMonitor();
   const workload = new Workload({ clock, random: random.fork(), keys: ["x", "y", "z"], timeoutMs: 400, thinkMs: 20 });
   const cluster = new SimRaftCluster({
