@@ -3,10 +3,7 @@
  * every replica alike, malformed commands are refused rather than thrown, and the state survives
  * a reopen and a snapshot round trip.
  */
-import { afterEach, describe, expect, test } from "bun:test";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { describe, expect, test } from "bun:test";
 import nacl from "tweetnacl";
 import { encodeCbor, encodeEnvelope } from "../../../core/common/envelope.ts";
 import { encodeClusterCommand } from "../../../core/cluster/codec.ts";
@@ -15,17 +12,7 @@ import { statusCommand } from "../../../core/cluster/dispatcher/status.ts";
 import { encodeKeyEntry } from "../../../core/cluster/keyrotation/index.ts";
 import { ClusterStateMachine, decodeClusterState, encodeClusterState } from "../../../core/cluster/state-machine.ts";
 import { applyCommand, EMPTY_CLUSTER_STATE } from "../../../core/cluster/state.ts";
-
-const dirs: string[] = [];
-afterEach(() => {
-  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
-});
-
-function tempDir(): string {
-  const dir = mkdtempSync(join(tmpdir(), "shoal-"));
-  dirs.push(dir);
-  return dir;
-}
+import { tempDir } from "../store/temp-dirs.ts";
 
 const sealed = () => ({ nonce: new Uint8Array(24).fill(1), sealed: new Uint8Array(48).fill(2) });
 
