@@ -5,7 +5,7 @@
  */
 import { isAbsolute, resolve } from "node:path";
 import { LOG_FORMATS, LOG_LEVELS } from "../common/log.ts";
-import { formatHostPort, type HostPort, isWildcardHost, parseHostPort } from "../common/address.ts";
+import { formatHostPort, type HostPort, isDialable, parseHostPort } from "../common/address.ts";
 import { type AgentConfig, GOSSIP_PROFILES } from "./config.ts";
 
 /** Thrown by a field parser; carries what the field accepts (the loader adds field, value and source). */
@@ -49,7 +49,7 @@ function advertiseAddress(raw: unknown): string {
   const value = text(raw).trim();
   if (value === "") return "";
   const parsed = hostPort(value);
-  if (isWildcardHost(parsed.host) || parsed.port === 0) {
+  if (!isDialable(parsed)) {
     throw new FieldValueError("expected an address other nodes can dial: not 0.0.0.0, :: or port 0");
   }
   return formatHostPort(parsed);

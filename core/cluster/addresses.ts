@@ -4,7 +4,7 @@
  */
 import { createServer } from "node:net";
 import { hostname, networkInterfaces } from "node:os";
-import { isWildcardHost, parseHostPort, requireHostPort } from "../common/address.ts";
+import { isDialable, isWildcardHost, parseHostPort, requireHostPort } from "../common/address.ts";
 import { ApiError } from "../api/errors.ts";
 import { describeError } from "../common/errors.ts";
 
@@ -23,7 +23,7 @@ export function resolveAddresses(options: AddressOptions, config: { listenAddr: 
   const bound = requireHostPort(listen);
   const advertise = options.advertiseAddr ?? (config.advertiseAddr || defaultAdvertise(bound.host, bound.port));
   const parsed = parseHostPort(advertise);
-  if ("error" in parsed || isWildcardHost(parsed.host) || parsed.port === 0) {
+  if ("error" in parsed || !isDialable(parsed)) {
     throw new ApiError(400, "invalid_address", `advertise address ${JSON.stringify(advertise)} is not one other nodes can dial`);
   }
   return { advertise, listen };

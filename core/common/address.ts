@@ -43,6 +43,11 @@ export function isWildcardHost(host: string): boolean {
   return host === "0.0.0.0" || host === "::";
 }
 
+/** Whether other nodes can dial `address`: neither a wildcard host nor port 0. */
+export function isDialable(address: HostPort): boolean {
+  return !isWildcardHost(address.host) && address.port !== 0;
+}
+
 /** Parses `host:port` like `parseHostPort`, throwing `ShoalError("address_invalid")` when invalid. */
 export function requireHostPort(text: string): HostPort {
   const parsed = parseHostPort(text);
